@@ -1,0 +1,1 @@
+"""The ``habeas`` command line (Typer + Rich)."""

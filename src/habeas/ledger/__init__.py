@@ -1,0 +1,1 @@
+"""The tamper-evident event ledger: canonical encoding, hash chain, Merkle tree, checkpoints."""

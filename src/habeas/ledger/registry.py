@@ -1,0 +1,88 @@
+"""Which event types exist, and the schema each version's payload must satisfy.
+
+The ledger refuses any event whose type is unknown or whose payload fails its
+schema, naming the field.  Payload schemas are Pydantic models in strict mode
+with no extra fields; a new shape is a new version (old rows are never rewritten).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from habeas.errors import InvalidInput, Problem
+from habeas.ledger.canonical import CanonicalError, canonical_bytes
+
+EVENT_TYPE = re.compile(r"[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+")
+
+
+@dataclass(frozen=True)
+class EventSchema:
+    type: str
+    version: int
+    model: type[BaseModel]
+
+
+def _location(loc: tuple[int | str, ...]) -> str:
+    out = "payload"
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return out
+
+
+class EventRegistry:
+    def __init__(self) -> None:
+        self._schemas: dict[str, dict[int, EventSchema]] = {}
+
+    def register(self, type_name: str, version: int, model: type[BaseModel]) -> None:
+        if not EVENT_TYPE.fullmatch(type_name):
+            raise ValueError(f"event type {type_name!r} must look like 'subject.verb' in lower case")
+        versions = self._schemas.setdefault(type_name, {})
+        if version in versions:
+            raise ValueError(f"event type {type_name} v{version} is already registered")
+        versions[version] = EventSchema(type_name, version, model)
+
+    def types(self) -> list[str]:
+        return sorted(self._schemas)
+
+    def latest(self, type_name: str) -> EventSchema:
+        versions = self._schemas.get(type_name)
+        if not versions:
+            raise InvalidInput.one("type", f"unknown event type {type_name!r}")
+        return versions[max(versions)]
+
+    def schema(self, type_name: str, version: int) -> EventSchema:
+        schema = self._schemas.get(type_name, {}).get(version)
+        if schema is None:
+            raise InvalidInput.one("schema_version", f"{type_name} has no version {version}")
+        return schema
+
+    def encode_payload(
+        self, type_name: str, payload: BaseModel | Mapping[str, Any], version: int | None = None
+    ) -> tuple[int, bytes]:
+        """Validate a payload and return (schema version, canonical payload bytes)."""
+        schema = self.latest(type_name) if version is None else self.schema(type_name, version)
+        if isinstance(payload, BaseModel):
+            if type(payload) is not schema.model:
+                raise InvalidInput.one(
+                    "payload",
+                    f"{type(payload).__name__} is not the schema of {type_name} v{schema.version}",
+                )
+            model = payload
+        else:
+            # Strict: a schema never coerces (no float quietly becoming an int, no "1" an int).
+            try:
+                model = schema.model.model_validate(payload, strict=True)
+            except ValidationError as error:
+                raise InvalidInput(
+                    [Problem(_location(e["loc"]), e["msg"]) for e in error.errors()]
+                ) from None
+        # Floats and other values without a canonical form are refused here, by path.
+        try:
+            return schema.version, canonical_bytes(model.model_dump(mode="json"), "payload")
+        except CanonicalError as error:
+            raise InvalidInput.one(error.path, error.rule) from None

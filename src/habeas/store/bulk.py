@@ -1,0 +1,48 @@
+"""Many-row inserts straight to the driver's executemany.
+
+SQLAlchemy's per-row parameter processing costs more than SQLite's own insert,
+so hot paths (ledger appends, projection batches) hand the driver plain tuples
+whose values are already in the form the backend stores (see :func:`db_instant`).
+The statement text is built from the Core ``Table``, so names stay in one place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from functools import cache
+from typing import Any
+
+from sqlalchemy import Connection, Table
+
+from habeas.ledger.timefmt import format_instant
+
+
+@cache
+def insert_sql(table: Table, columns: tuple[str, ...], paramstyle: str) -> str:
+    for name in columns:
+        table.c[name]  # noqa: B018 - raises KeyError for a column the table lacks
+    marker = "?" if paramstyle == "qmark" else "%s"
+    return (
+        f"INSERT INTO {table.name} ({', '.join(columns)}) "
+        f"VALUES ({', '.join([marker] * len(columns))})"
+    )
+
+
+def insert_rows(
+    conn: Connection, table: Table, columns: tuple[str, ...], rows: Sequence[tuple[Any, ...]]
+) -> None:
+    if rows:
+        sql = insert_sql(table, columns, conn.dialect.paramstyle)
+        conn.exec_driver_sql(sql, list(rows))
+
+
+def instant_converter(conn: Connection) -> Any:
+    """How a UtcInstant column's value goes to this backend's driver."""
+    if conn.dialect.name == "postgresql":
+        return _identity
+    return format_instant
+
+
+def _identity(value: datetime) -> datetime:
+    return value
