@@ -254,6 +254,13 @@ def test_lone_surrogate_in_a_value_is_refused() -> None:
         assert "surrogate" in err.rule
 
 
+def test_lone_surrogate_directly_under_a_key_is_refused() -> None:
+    err = _refusal({"payload": {"name": "Ana \ud800"}})
+    assert err.path == "$.payload.name"
+    assert "unpaired surrogate" in err.rule
+    assert _refusal("\udfff").path == "$"
+
+
 def test_lone_surrogate_in_a_key_is_refused() -> None:
     err = _refusal({"person": {"k\udc00": 1}})
     assert err.path == "$.person.k\udc00"
@@ -326,6 +333,19 @@ def test_format_instant_converts_other_zones_to_utc() -> None:
     assert format_instant(datetime(2025, 3, 16, 0, 30, tzinfo=plus2)) == (
         "2025-03-15T22:30:00.000000Z"
     )
+
+
+def test_format_instant_refuses_naive_times() -> None:
+    with pytest.raises(TimeError):
+        format_instant(datetime(2025, 3, 15, 22, 4))
+
+
+def test_parse_instant_returns_utc() -> None:
+    for text in ("2025-03-16T00:30:00.000000+02:00", "2025-03-15T22:30:00.000000Z"):
+        value = parse_instant(text)
+        assert value.tzinfo is UTC
+        assert value == datetime(2025, 3, 15, 22, 30, tzinfo=UTC)
+        assert format_instant(value) == "2025-03-15T22:30:00.000000Z"
 
 
 @given(value=utc_datetimes)

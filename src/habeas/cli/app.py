@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, NoReturn
 from uuid import uuid4
@@ -22,7 +22,6 @@ from habeas.ledger.checkpoint import (
     CheckpointError,
     Signer,
     Verifier,
-    parse_checkpoint,
     write_new_key_file,
 )
 from habeas.ledger.envelope import NewEvent
@@ -83,9 +82,7 @@ def init(
     origin: Annotated[
         str | None, typer.Option(help="Name of the log in checkpoints (default habeas.local/<ledger>).")
     ] = None,
-    description: Annotated[str, typer.Option(help="What this ledger is the register of.")] = (
-        "Custody register"
-    ),
+    description: Annotated[str, typer.Option(help="What this ledger is the register of.")] = ("Custody register"),
     custodian: Annotated[str, typer.Option(help="The authority that keeps the register.")] = (
         "Facility records office"
     ),
@@ -93,7 +90,9 @@ def init(
     """Create the database (or bring it up to date), the ledger and its signing key."""
     s = settings(ctx)
     migrate.upgrade(s.engine)
-    console.print(f"database  {s.engine.url.render_as_string(hide_password=True)} (schema {migrate.current_revision(s.engine)})")
+    console.print(
+        f"database  {s.engine.url.render_as_string(hide_password=True)} (schema {migrate.current_revision(s.engine)})"
+    )
     origin = origin or f"habeas.local/{s.ledger}"
     if s.key_path.exists():
         signer = s.signer()
@@ -133,7 +132,7 @@ def info(ctx: typer.Context) -> None:
     console.print(f"key file  {s.key_path}{'' if s.key_path.exists() else ' (missing: run habeas init)'}")
     try:
         revision = migrate.current_revision(s.engine)
-    except Exception:  # noqa: BLE001 - an unreachable database is information here
+    except Exception:
         revision = None
     if revision is None:
         console.print("schema    not initialized (run habeas init)")
@@ -212,9 +211,9 @@ def _seq_of(ctx: typer.Context, event: str) -> int:
         return int(event)
     with s.engine.connect() as conn:
         seq = conn.execute(
-            events.select().with_only_columns(events.c.seq).where(
-                events.c.ledger_id == s.ledger, events.c.event_id == event
-            )
+            events.select()
+            .with_only_columns(events.c.seq)
+            .where(events.c.ledger_id == s.ledger, events.c.event_id == event)
         ).scalar()
     if seq is None:
         fail(f"event: no event {event!r} in ledger {s.ledger}", 2)
@@ -307,8 +306,6 @@ def log(
 
 
 def _as_utc(value: datetime | None) -> datetime | None:
-    from datetime import UTC
-
     if value is None:
         return None
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

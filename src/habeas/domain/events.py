@@ -23,7 +23,7 @@ class NoteRecorded(Payload):
 
     subject: Name
     text: Text
-    references: list[Name] = []
+    references: tuple[Name, ...] = ()
 
 
 class EventCorrected(Payload):

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import re
-from functools import lru_cache
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any, NamedTuple
 from uuid import UUID
 
@@ -63,9 +63,7 @@ class StoredEvent(NamedTuple):
 
 def check_ledger_id(ledger_id: str) -> str:
     if not LEDGER_ID.fullmatch(ledger_id):
-        raise InvalidInput.one(
-            "ledger_id", "1–64 lower-case letters, digits or '-', starting with a letter or digit"
-        )
+        raise InvalidInput.one("ledger_id", "1–64 lower-case letters, digits or '-', starting with a letter or digit")
     return ledger_id
 
 

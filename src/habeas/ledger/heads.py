@@ -46,9 +46,7 @@ def sign_checkpoint(engine: Engine, ledger_id: str, signer: Signer, signed_at: d
 
 
 def list_checkpoints(conn: Connection, ledger_id: str) -> list[StoredCheckpoint]:
-    rows = conn.execute(
-        select(checkpoints).where(checkpoints.c.ledger_id == ledger_id).order_by(checkpoints.c.size)
-    )
+    rows = conn.execute(select(checkpoints).where(checkpoints.c.ledger_id == ledger_id).order_by(checkpoints.c.size))
     return [_stored(row) for row in rows]
 
 

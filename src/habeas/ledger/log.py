@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import NamedTuple
 from datetime import datetime
+from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, Engine, Row, insert, select, update
+from sqlalchemy import Connection, Engine, insert, select, update
 
 from habeas.errors import Conflict, InvalidInput, NotFound, Problem
 from habeas.ledger import merkle
@@ -49,7 +49,7 @@ def split_frontier(blob: bytes) -> list[bytes]:
     return [blob[i : i + 32] for i in range(0, len(blob), 32)]
 
 
-def _head_from_row(row: Row[tuple[str, str, int, bytes, bytes]]) -> Head:
+def _head_from_row(row: Any) -> Head:
     return Head(row.ledger_id, row.origin, row.size, bytes(row.head_hash), split_frontier(bytes(row.frontier)))
 
 
@@ -110,15 +110,11 @@ class Ledger:
         for index, event in enumerate(batch):
             try:
                 check_header(event, recorded_at)
-                version, payload = self.registry.encode_payload(
-                    event.type, event.payload, event.schema_version
-                )
+                version, payload = self.registry.encode_payload(event.type, event.payload, event.schema_version)
             except InvalidInput as error:
                 if len(batch) == 1:
                     raise
-                raise InvalidInput(
-                    [Problem(f"events[{index}].{p.field}", p.rule) for p in error.problems]
-                ) from None
+                raise InvalidInput([Problem(f"events[{index}].{p.field}", p.rule) for p in error.problems]) from None
             occurred = instants.get(event.occurred_at)
             if occurred is None:
                 occurred = instants[event.occurred_at] = format_instant(event.occurred_at)
@@ -193,7 +189,7 @@ _EVENT_COLUMNS = (
 )  # fmt: skip
 
 
-def stored_event(row: Row[tuple[object, ...]]) -> StoredEvent:
+def stored_event(row: Any) -> StoredEvent:
     return StoredEvent(
         row.ledger_id, row.seq, row.event_id, row.type, row.schema_version, row.occurred_at,
         row.recorded_at, row.actor, bytes(row.body), bytes(row.prev_hash), bytes(row.hash),
@@ -213,9 +209,7 @@ def read_events(
 ) -> Iterator[StoredEvent]:
     """Events in sequence order, filtered by type, actor and occurred_at ∈ [since, until)."""
     query = (
-        select(*_EVENT_COLUMNS)
-        .where(events.c.ledger_id == ledger_id, events.c.seq > after_seq)
-        .order_by(events.c.seq)
+        select(*_EVENT_COLUMNS).where(events.c.ledger_id == ledger_id, events.c.seq > after_seq).order_by(events.c.seq)
     )
     if types:
         query = query.where(events.c.type.in_(types))

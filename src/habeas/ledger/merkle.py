@@ -189,9 +189,7 @@ def verify_inclusion(index: int, size: int, leaf: bytes, proof: Sequence[bytes],
         raise ProofError("the inclusion proof does not lead to the checkpoint's root")
 
 
-def verify_consistency(
-    old_size: int, new_size: int, old_root: bytes, new_root: bytes, proof: Sequence[bytes]
-) -> None:
+def verify_consistency(old_size: int, new_size: int, old_root: bytes, new_root: bytes, proof: Sequence[bytes]) -> None:
     """RFC 9162 §2.1.4.2: raise ProofError unless the old tree is a prefix of the new one."""
     if not 0 < old_size <= new_size:
         raise ProofError(f"sizes {old_size} and {new_size} cannot be consistent")

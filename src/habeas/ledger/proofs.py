@@ -129,9 +129,7 @@ def check_consistency(proof: dict[str, Any], old: Checkpoint, new: Checkpoint) -
         raise merkle.ProofError("the two checkpoints are for different logs")
     size1, size2 = int(proof["size1"]), int(proof["size2"])
     if (size1, size2) != (old.size, new.size):
-        raise merkle.ProofError(
-            f"the proof is for sizes {size1}→{size2}, the checkpoints for {old.size}→{new.size}"
-        )
+        raise merkle.ProofError(f"the proof is for sizes {size1}→{size2}, the checkpoints for {old.size}→{new.size}")
     path = [_unb64(p, f"proof[{i}]") for i, p in enumerate(proof["proof"])]
     merkle.verify_consistency(size1, size2, old.root, new.root, path)
     return f"{old.origin}: the log of size {size1} is a prefix of the log of size {size2}"

@@ -22,16 +22,38 @@ EVENT_TYPE = re.compile(r"[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+")
 
 @dataclass(frozen=True)
 class EventSchema:
-    type: str
+    type_name: str
     version: int
     model: type[BaseModel]
 
 
-def _location(loc: tuple[int | str, ...]) -> str:
-    out = "payload"
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else f".{part}"
+def _location(loc: tuple[int | str, ...], payload: object) -> str:
+    """The path of the offending input, as ``payload.a.b[2]``.
+
+    Pydantic's locations also name union members ("constrained-str", "int"); the
+    path follows the input instead, so it names only what the person sent (or, last,
+    the missing field).
+    """
+    out, node = "payload", payload
+    for position, part in enumerate(loc):
+        if isinstance(node, Mapping) and part in node:
+            node, out = node[part], f"{out}.{part}"
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            node, out = node[part], f"{out}[{part}]"
+        elif isinstance(node, Mapping) and position == len(loc) - 1:
+            out = f"{out}.{part}"
+        else:
+            break
     return out
+
+
+def _problems(error: ValidationError, payload: object) -> list[Problem]:
+    by_field: dict[str, list[str]] = {}
+    for e in error.errors():
+        rules = by_field.setdefault(_location(e["loc"], payload), [])
+        if e["msg"] not in rules:
+            rules.append(e["msg"])
+    return [Problem(field, " or ".join(rules)) for field, rules in by_field.items()]
 
 
 class EventRegistry:
@@ -78,9 +100,7 @@ class EventRegistry:
             try:
                 model = schema.model.model_validate(payload, strict=True)
             except ValidationError as error:
-                raise InvalidInput(
-                    [Problem(_location(e["loc"]), e["msg"]) for e in error.errors()]
-                ) from None
+                raise InvalidInput(_problems(error, payload)) from None
         # Floats and other values without a canonical form are refused here, by path.
         try:
             return schema.version, canonical_bytes(model.model_dump(mode="json"), "payload")

@@ -124,7 +124,9 @@ def verify_ledger(
             return report.fail(expected_seq, f"event {expected_seq} is {what}: found {seq} next")
         body = bytes(body)
         if bytes(prev_hash) != prev:
-            return report.fail(seq, "prev_hash does not match the previous event's hash (removed, inserted or reordered)")
+            return report.fail(
+                seq, "prev_hash does not match the previous event's hash (removed, inserted or reordered)"
+            )
         actual = sha256(prev + body).digest()
         if actual != bytes(digest):
             return report.fail(seq, "hash does not match the event's content (altered)")

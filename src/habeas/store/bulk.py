@@ -21,17 +21,12 @@ from habeas.ledger.timefmt import format_instant
 @cache
 def insert_sql(table: Table, columns: tuple[str, ...], paramstyle: str) -> str:
     for name in columns:
-        table.c[name]  # noqa: B018 - raises KeyError for a column the table lacks
+        table.c[name]
     marker = "?" if paramstyle == "qmark" else "%s"
-    return (
-        f"INSERT INTO {table.name} ({', '.join(columns)}) "
-        f"VALUES ({', '.join([marker] * len(columns))})"
-    )
+    return f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join([marker] * len(columns))})"
 
 
-def insert_rows(
-    conn: Connection, table: Table, columns: tuple[str, ...], rows: Sequence[tuple[Any, ...]]
-) -> None:
+def insert_rows(conn: Connection, table: Table, columns: tuple[str, ...], rows: Sequence[tuple[Any, ...]]) -> None:
     if rows:
         sql = insert_sql(table, columns, conn.dialect.paramstyle)
         conn.exec_driver_sql(sql, list(rows))

@@ -9,9 +9,7 @@ from habeas.store.engine import make_engine
 from habeas.store.tables import metadata
 
 config = context.config
-engine: Engine = config.attributes.get("engine") or make_engine(
-    config.get_main_option("sqlalchemy.url") or ""
-)
+engine: Engine = config.attributes.get("engine") or make_engine(config.get_main_option("sqlalchemy.url") or "")
 
 with engine.connect() as connection:
     context.configure(

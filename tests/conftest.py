@@ -1,0 +1,75 @@
+"""Shared fixtures: a fresh, migrated database on SQLite and on PostgreSQL.
+
+PostgreSQL tests read the server's URL from HABEAS_TEST_POSTGRES_URL (``.ci/run``
+sets it).  Each test session creates its own database there and drops it after.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+
+from habeas.store import migrate
+from habeas.store.engine import make_engine, resolve_database_url
+
+POSTGRES_ENV = "HABEAS_TEST_POSTGRES_URL"
+T0 = datetime(2025, 3, 15, 22, 4, tzinfo=UTC)
+
+
+def at(minutes: float = 0) -> datetime:
+    """A fixed clock for tests: minutes after 2025-03-15 22:04 UTC."""
+    return T0 + timedelta(minutes=minutes)
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    base = os.environ.get(POSTGRES_ENV)
+    if not base:
+        if os.environ.get("HABEAS_REQUIRE_POSTGRES"):
+            pytest.fail(f"HABEAS_REQUIRE_POSTGRES is set but {POSTGRES_ENV} is not")
+        pytest.skip(f"{POSTGRES_ENV} is not set: no PostgreSQL server to test against")
+    base = resolve_database_url(base)
+    name = f"habeas_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(base).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_engine(postgres_url: str) -> Iterator[Engine]:
+    engine = make_engine(postgres_url)
+    migrate.upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'habeas.db'}"
+
+
+@pytest.fixture
+def sqlite_engine(sqlite_url: str) -> Iterator[Engine]:
+    engine = make_engine(sqlite_url)
+    migrate.upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def ledger_id() -> str:
+    """A ledger of its own for each test, so tests can share one PostgreSQL database."""
+    return f"t-{uuid.uuid4().hex[:12]}"

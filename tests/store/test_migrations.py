@@ -1,0 +1,106 @@
+"""After ``alembic upgrade head`` the append-only triggers exist and fire, on both backends.
+
+Architecture invariant 2: the database itself refuses UPDATE, DELETE (and
+TRUNCATE on PostgreSQL) on the event table, checked after every migration.
+"""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import Engine, inspect, text
+from sqlalchemy.exc import DBAPIError
+
+from habeas.store import migrate
+from habeas.store.tables import metadata
+from tests.conftest import at
+from tests.ledger.support import new_ledger, note
+
+
+class MigrationContract:
+    @pytest.fixture
+    def engine(self) -> Engine:
+        raise NotImplementedError
+
+    def trigger_names(self, engine: Engine) -> set[str]:
+        raise NotImplementedError
+
+    def test_schema_is_at_head(self, engine: Engine) -> None:
+        assert migrate.current_revision(engine) == migrate.head_revision(engine)
+
+    def test_tables_match_the_code(self, engine: Engine) -> None:
+        inspector = inspect(engine)
+        for table in metadata.sorted_tables:
+            columns = {c["name"] for c in inspector.get_columns(table.name)}
+            assert columns == set(table.c.keys()), table.name
+
+    def test_triggers_exist(self, engine: Engine) -> None:
+        names = self.trigger_names(engine)
+        assert self.expected_triggers <= names
+
+    expected_triggers: frozenset[str] = frozenset()
+
+    @pytest.mark.parametrize("table", ["events", "checkpoints"])
+    @pytest.mark.parametrize("verb", ["UPDATE {t} SET ledger_id = ledger_id", "DELETE FROM {t}"])
+    def test_triggers_fire(self, engine: Engine, ledger_id: str, table: str, verb: str) -> None:
+        from habeas.ledger.checkpoint import Signer
+        from habeas.ledger.heads import sign_checkpoint
+
+        new_ledger(engine, ledger_id, at()).append([note()], at(1))
+        sign_checkpoint(engine, ledger_id, Signer.generate("habeas.test"), at(2))
+        with pytest.raises(DBAPIError, match="append-only"), engine.begin() as conn:
+            conn.execute(text(verb.format(t=table)))
+        with engine.connect() as conn:
+            assert (
+                conn.execute(text(f"SELECT count(*) FROM {table} WHERE ledger_id = :l"), {"l": ledger_id}).scalar() == 1
+            )
+
+    def test_upgrade_twice_is_harmless(self, engine: Engine) -> None:
+        migrate.upgrade(engine)
+        assert self.expected_triggers <= self.trigger_names(engine)
+
+    def test_the_ledger_migration_refuses_to_be_reversed(self, engine: Engine) -> None:
+        with pytest.raises(RuntimeError, match="cannot be reversed"):
+            migrate.downgrade(engine, "base")
+        assert migrate.current_revision(engine) == migrate.head_revision(engine)
+
+
+class TestMigrationsOnSQLite(MigrationContract):
+    expected_triggers = frozenset({
+        "events_no_update", "events_no_delete", "checkpoints_no_update", "checkpoints_no_delete",
+        "ledgers_forward_only", "ledgers_no_delete",
+    })  # fmt: skip
+
+    @pytest.fixture
+    def engine(self, sqlite_engine: Engine) -> Engine:
+        return sqlite_engine
+
+    def trigger_names(self, engine: Engine) -> set[str]:
+        with engine.connect() as conn:
+            return set(conn.execute(text("SELECT name FROM sqlite_master WHERE type = 'trigger'")).scalars())
+
+    def test_sqlite_pragmas(self, engine: Engine) -> None:
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+            assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
+
+
+@pytest.mark.postgres
+class TestMigrationsOnPostgreSQL(MigrationContract):
+    expected_triggers = frozenset({
+        "events_no_change", "events_no_truncate", "checkpoints_no_change", "checkpoints_no_truncate",
+        "ledgers_forward_only", "ledgers_no_truncate",
+    })  # fmt: skip
+
+    @pytest.fixture
+    def engine(self, postgres_engine: Engine) -> Engine:
+        return postgres_engine
+
+    def trigger_names(self, engine: Engine) -> set[str]:
+        with engine.connect() as conn:
+            return set(conn.execute(text("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal")).scalars())
+
+    @pytest.mark.parametrize("table", ["events", "checkpoints", "ledgers"])
+    def test_truncate_is_refused(self, engine: Engine, ledger_id: str, table: str) -> None:
+        new_ledger(engine, ledger_id, at()).append([note()], at(1))
+        with pytest.raises(DBAPIError, match="append-only"), engine.begin() as conn:
+            conn.execute(text(f"TRUNCATE {table} CASCADE"))
