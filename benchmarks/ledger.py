@@ -605,7 +605,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
     parser.add_argument(
         "--events", type=int, default=None,
-        help="events appended at batch 100 and again at batch 1,000 (default 20,000; quick 4,000); "
+        help="events appended at batch 100 and again at batch 1,000 (default 20,000; quick 10,000); "
         "batch 1 appends a twentieth of this",
     )  # fmt: skip
     parser.add_argument(
@@ -621,7 +621,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    batched = args.events or (4_000 if args.quick else 20_000)
+    batched = args.events or (10_000 if args.quick else 20_000)
     sizes = Sizes(
         single=max(50, batched // 20),
         batched=batched,

@@ -166,3 +166,12 @@ def test_tamper_helper_restores_triggers(home: Path) -> None:
     with engine.connect() as conn:
         names = set(conn.execute(text("SELECT name FROM sqlite_master WHERE type='trigger'")).scalars())
     assert "events_no_update" in names
+
+
+def test_tour_runs_in_a_throwaway_database_and_finds_the_hidden_edit(home: Path) -> None:
+    code, out = run("tour")
+    assert code == 0, out
+    flat = " ".join(out.split())
+    assert "refused: habeas: events is append-only" in flat
+    assert "habeas verify: event 4: hash does not match" in flat
+    assert not (home / "data" / "habeas.db").exists()  # the person's own register is untouched

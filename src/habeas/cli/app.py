@@ -15,6 +15,7 @@ from rich.table import Table
 
 from habeas import __version__
 from habeas.cli.context import Settings, now
+from habeas.cli.tour import run_tour
 from habeas.domain.events import LedgerOpened
 from habeas.errors import HabeasError
 from habeas.ledger import proofs
@@ -120,6 +121,12 @@ def init(
         )  # fmt: skip
         console.print(f"ledger    {s.ledger} created, origin {origin}")
     console.print(f"verifier  {signer.verifier_key_text()}")
+
+
+@app.command()
+def tour() -> None:
+    """A five-minute tour of the ledger in a throwaway database (your data is not touched)."""
+    run_tour(console)
 
 
 @app.command()
