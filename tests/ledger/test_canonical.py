@@ -175,9 +175,7 @@ def test_cyberphone_unicode_is_not_normalized() -> None:
 
 def test_cyberphone_simple_string() -> None:
     # testdata/outhex/simpleString.txt
-    want = bytes.fromhex(
-        "22 74 68 69 73 20 69 73 20 61 20 74 65 73 74 20 73 74 72 69 6E 67 20 31 32 33 35 22"
-    )
+    want = bytes.fromhex("22 74 68 69 73 20 69 73 20 61 20 74 65 73 74 20 73 74 72 69 6E 67 20 31 32 33 35 22")
     assert canonical_bytes("this is a test string 1235") == want
 
 
@@ -315,24 +313,16 @@ utc_datetimes = st.datetimes(timezones=st.just(UTC))
 
 def test_format_instant_examples() -> None:
     assert format_instant(datetime(2025, 3, 15, 22, 4, tzinfo=UTC)) == "2025-03-15T22:04:00.000000Z"
-    assert format_instant(datetime(2025, 3, 15, 22, 4, 0, 7, tzinfo=UTC)) == (
-        "2025-03-15T22:04:00.000007Z"
-    )
-    assert format_instant(datetime(7, 1, 2, 3, 4, 5, 600, tzinfo=UTC)) == (
-        "0007-01-02T03:04:05.000600Z"
-    )
-    assert format_instant(datetime(999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)) == (
-        "0999-12-31T23:59:59.999999Z"
-    )
+    assert format_instant(datetime(2025, 3, 15, 22, 4, 0, 7, tzinfo=UTC)) == "2025-03-15T22:04:00.000007Z"
+    assert format_instant(datetime(7, 1, 2, 3, 4, 5, 600, tzinfo=UTC)) == "0007-01-02T03:04:05.000600Z"
+    assert format_instant(datetime(999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)) == "0999-12-31T23:59:59.999999Z"
     assert format_instant(datetime.min.replace(tzinfo=UTC)) == "0001-01-01T00:00:00.000000Z"
     assert format_instant(datetime.max.replace(tzinfo=UTC)) == "9999-12-31T23:59:59.999999Z"
 
 
 def test_format_instant_converts_other_zones_to_utc() -> None:
     plus2 = timezone(timedelta(hours=2))
-    assert format_instant(datetime(2025, 3, 16, 0, 30, tzinfo=plus2)) == (
-        "2025-03-15T22:30:00.000000Z"
-    )
+    assert format_instant(datetime(2025, 3, 16, 0, 30, tzinfo=plus2)) == "2025-03-15T22:30:00.000000Z"
 
 
 def test_format_instant_refuses_naive_times() -> None:

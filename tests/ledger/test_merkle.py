@@ -146,9 +146,7 @@ def ref_roots_from_subproof(
     return None if below is None else (ref_node(last, below[0]), ref_node(last, below[1]))
 
 
-def ref_consistency_ok(
-    m: int, n: int, old_root: bytes, new_root: bytes, proof: Sequence[bytes]
-) -> bool:
+def ref_consistency_ok(m: int, n: int, old_root: bytes, new_root: bytes, proof: Sequence[bytes]) -> bool:
     if not 0 < m <= n:
         return False
     if m == n:
@@ -200,17 +198,9 @@ leaf_lists = st.lists(st.binary(max_size=8), min_size=1, max_size=48, unique=Tru
 def test_rfc6962_hasher_vectors() -> None:
     assert EMPTY_ROOT.hex() == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
     assert root_of([]) == EMPTY_ROOT
-    assert (
-        leaf_hash(b"").hex() == "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d"
-    )
-    assert (
-        leaf_hash(b"L123456").hex()
-        == "395aa064aa4c29f7010acfe3f25db9485bbd4b91897b6ad7ad547639252b4d56"
-    )
-    assert (
-        node_hash(b"N123", b"N456").hex()
-        == "aa217fe888e47007fa15edab33c2b492a722cb106c64667fc2b044444de66bbb"
-    )
+    assert leaf_hash(b"").hex() == "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d"
+    assert leaf_hash(b"L123456").hex() == "395aa064aa4c29f7010acfe3f25db9485bbd4b91897b6ad7ad547639252b4d56"
+    assert node_hash(b"N123", b"N456").hex() == "aa217fe888e47007fa15edab33c2b492a722cb106c64667fc2b044444de66bbb"
 
 
 # --- the 8-leaf certificate-transparency vectors -----------------------------------------------
@@ -516,9 +506,7 @@ def test_consistency_nodes_match_transparency_dev(old: int, new: int, want: list
     assert proof_nodes(ranges) == {node for group in want for node in group}
 
 
-@pytest.mark.parametrize(
-    ("index", "size"), [(0, 0), (1, 0), (2, 1), (3, 0), (8, 7), (7, 7), (-1, 5)]
-)
+@pytest.mark.parametrize(("index", "size"), [(0, 0), (1, 0), (2, 1), (3, 0), (8, 7), (7, 7), (-1, 5)])
 def test_inclusion_ranges_refuse_bad_sizes(index: int, size: int) -> None:
     with pytest.raises(ValueError, match="not in a tree"):
         inclusion_ranges(index, size)
@@ -671,9 +659,7 @@ def test_root_of_equals_reference(leaves: list[bytes]) -> None:
 
 @given(leaves=leaf_lists, data=st.data())
 @SETTINGS
-def test_inclusion_proof_from_store_equals_reference(
-    leaves: list[bytes], data: st.DataObject
-) -> None:
+def test_inclusion_proof_from_store_equals_reference(leaves: list[bytes], data: st.DataObject) -> None:
     store, _ = build_store(leaves)
     n = data.draw(st.integers(1, len(leaves)), label="size")
     m = data.draw(st.integers(0, n - 1), label="index")
@@ -689,9 +675,7 @@ def test_inclusion_proof_from_store_equals_reference(
 
 @given(leaves=leaf_lists, data=st.data())
 @SETTINGS
-def test_consistency_proof_from_store_equals_reference(
-    leaves: list[bytes], data: st.DataObject
-) -> None:
+def test_consistency_proof_from_store_equals_reference(leaves: list[bytes], data: st.DataObject) -> None:
     store, _ = build_store(leaves)
     n = data.draw(st.integers(1, len(leaves)), label="new size")
     m = data.draw(st.integers(1, n), label="old size")
@@ -721,9 +705,7 @@ def ref_subproof_len(m: int, n: int, b: bool = True) -> int:
 
 @given(n=st.integers(1, 300), leaf=hashes, data=st.data())
 @SETTINGS
-def test_root_from_inclusion_proof_matches_recursive_definition(
-    n: int, leaf: bytes, data: st.DataObject
-) -> None:
+def test_root_from_inclusion_proof_matches_recursive_definition(n: int, leaf: bytes, data: st.DataObject) -> None:
     """For any proof bytes, the iterative §2.1.3.2 algorithm implies the same root as PATH."""
     m = data.draw(st.integers(0, n - 1), label="index")
     want_len = ref_path_len(m, n)
