@@ -6,7 +6,8 @@ old one stays readable (events are never rewritten, see architecture §Storage).
 
 from __future__ import annotations
 
-from habeas.domain.types import Name, Payload, Text
+from habeas.domain import alerts, custody, facility, person, rollcall
+from habeas.domain.types import Identifier, Name, Payload, Seq, Text
 from habeas.ledger.registry import EventRegistry
 
 
@@ -23,22 +24,48 @@ class NoteRecorded(Payload):
 
     subject: Name
     text: Text
-    references: tuple[Name, ...] = ()
+    references: Seq[Name] = ()
 
 
 class EventCorrected(Payload):
     """Architecture invariant 2: a mistake is fixed by an event naming the one it corrects."""
 
-    corrects_event_id: Name
+    corrects_event_id: Identifier
     reason: Text
     corrected_fields: dict[str, Text | int | bool | None]
 
 
+CATALOGUE: dict[str, type[Payload]] = {
+    "ledger.opened": LedgerOpened,
+    "note.recorded": NoteRecorded,
+    "event.corrected": EventCorrected,
+    "facility.registered": facility.FacilityRegistered,
+    "unit.registered": facility.UnitRegistered,
+    "cell.registered": facility.CellRegistered,
+    "cell.closed": facility.CellClosed,
+    "cell.reopened": facility.CellReopened,
+    "person.registered": person.PersonRegistered,
+    "person.classified": person.PersonClassified,
+    "custody.admitted": custody.CustodyAdmitted,
+    "medical.examined": custody.MedicalExamined,
+    "custody.placed": custody.CustodyPlaced,
+    "custody.departed": custody.CustodyDeparted,
+    "custody.returned": custody.CustodyReturned,
+    "custody.transit_started": custody.TransitStarted,
+    "custody.transit_arrived": custody.TransitArrived,
+    "custody.released": custody.CustodyReleased,
+    "custody.transferred": custody.CustodyTransferred,
+    "custody.died": custody.CustodyDied,
+    "count.recorded": rollcall.CountRecorded,
+    "alert.raised": alerts.AlertRaised,
+    "alert.resolved": alerts.AlertResolved,
+}
+
+
 def build_registry() -> EventRegistry:
     registry = EventRegistry()
-    registry.register("ledger.opened", 1, LedgerOpened)
-    registry.register("note.recorded", 1, NoteRecorded)
-    registry.register("event.corrected", 1, EventCorrected)
+    for type_name, model in CATALOGUE.items():
+        registry.register(type_name, 1, model)
     return registry
 
 

@@ -221,5 +221,25 @@ def read_events(
         query = query.where(events.c.occurred_at < until)
     if limit is not None:
         query = query.limit(limit)
-    for row in conn.execution_options(yield_per=5000).execute(query):
+    for row in conn.execute(query, execution_options={"yield_per": 5000}):
         yield stored_event(row)
+
+
+def read_events_by_id(conn: Connection, ledger_id: str, event_ids: Sequence[str]) -> list[StoredEvent]:
+    rows = conn.execute(
+        select(*_EVENT_COLUMNS).where(events.c.ledger_id == ledger_id, events.c.event_id.in_(event_ids))
+    )
+    found = {row.event_id: stored_event(row) for row in rows}
+    missing = [e for e in event_ids if e not in found]
+    if missing:
+        raise NotFound("event", missing[0])
+    return [found[e] for e in event_ids]
+
+
+def read_events_by_seq(conn: Connection, ledger_id: str, seqs: Sequence[int]) -> list[StoredEvent]:
+    rows = conn.execute(
+        select(*_EVENT_COLUMNS)
+        .where(events.c.ledger_id == ledger_id, events.c.seq.in_(seqs))
+        .order_by(events.c.seq)
+    )
+    return [stored_event(row) for row in rows]

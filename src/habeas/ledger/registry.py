@@ -10,8 +10,13 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from datetime import date, datetime
+from decimal import Decimal
+from enum import Enum
+from types import UnionType
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
+import orjson
 from pydantic import BaseModel, ValidationError
 
 from habeas.errors import InvalidInput, Problem
@@ -25,6 +30,35 @@ class EventSchema:
     type_name: str
     version: int
     model: type[BaseModel]
+    float_free: bool = False  # no field can hold a float or a free-form dict key (see _float_free)
+
+
+_FAST = orjson.OPT_SORT_KEYS | orjson.OPT_STRICT_INTEGER
+_SAFE_LEAVES = (str, int, bool, type(None), datetime, date, Decimal)
+
+
+def _float_free(annotation: Any) -> bool:
+    """True when every value a field of this type can take serializes without floats or dict keys.
+
+    Decimals and instants serialize as strings; str-keyed dicts are excluded because a key
+    above U+FFFF sorts differently in RFC 8785 than in orjson.
+    """
+    origin = get_origin(annotation)
+    if origin is Annotated:
+        return _float_free(get_args(annotation)[0])
+    if origin in (Union, UnionType):
+        return all(_float_free(a) for a in get_args(annotation))
+    if origin is Literal:
+        return all(isinstance(a, str | bool | int) and not isinstance(a, float) for a in get_args(annotation))
+    if origin in (tuple, list):
+        return all(_float_free(a) for a in get_args(annotation) if a is not Ellipsis)
+    if isinstance(annotation, type):
+        if issubclass(annotation, BaseModel):
+            return all(_float_free(f.annotation) for f in annotation.model_fields.values())
+        if issubclass(annotation, Enum):
+            return all(isinstance(m.value, str) for m in annotation)
+        return issubclass(annotation, _SAFE_LEAVES) and not issubclass(annotation, float)
+    return False
 
 
 def _location(loc: tuple[int | str, ...], payload: object) -> str:
@@ -66,7 +100,7 @@ class EventRegistry:
         versions = self._schemas.setdefault(type_name, {})
         if version in versions:
             raise ValueError(f"event type {type_name} v{version} is already registered")
-        versions[version] = EventSchema(type_name, version, model)
+        versions[version] = EventSchema(type_name, version, model, _float_free(model))
 
     def types(self) -> list[str]:
         return sorted(self._schemas)
@@ -98,11 +132,19 @@ class EventRegistry:
         else:
             # Strict: a schema never coerces (no float quietly becoming an int, no "1" an int).
             try:
-                model = schema.model.model_validate(payload, strict=True)
+                model = schema.model.model_validate(payload)  # strict by the model config
             except ValidationError as error:
                 raise InvalidInput(_problems(error, payload)) from None
+        dumped = model.model_dump(mode="json")
+        if schema.float_free:
+            # The schema admits no float and no user-chosen key, so orjson's sorted output is
+            # already RFC 8785; it still refuses oversized integers and lone surrogates itself.
+            try:
+                return schema.version, orjson.dumps(dumped, option=_FAST)
+            except orjson.JSONEncodeError:
+                pass  # fall through to the full check, which names the path
         # Floats and other values without a canonical form are refused here, by path.
         try:
-            return schema.version, canonical_bytes(model.model_dump(mode="json"), "payload")
+            return schema.version, canonical_bytes(dumped, "payload")
         except CanonicalError as error:
             raise InvalidInput.one(error.path, error.rule) from None

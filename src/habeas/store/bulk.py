@@ -26,10 +26,21 @@ def insert_sql(table: Table, columns: tuple[str, ...], paramstyle: str) -> str:
     return f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join([marker] * len(columns))})"
 
 
+COPY_FROM = 8  # rows: from here on PostgreSQL's COPY beats a pipelined executemany
+
+
 def insert_rows(conn: Connection, table: Table, columns: tuple[str, ...], rows: Sequence[tuple[Any, ...]]) -> None:
-    if rows:
-        sql = insert_sql(table, columns, conn.dialect.paramstyle)
-        conn.exec_driver_sql(sql, list(rows))
+    """Insert ``rows`` in the caller's transaction: COPY on PostgreSQL, executemany elsewhere."""
+    if not rows:
+        return
+    if conn.dialect.name == "postgresql" and len(rows) >= COPY_FROM:
+        driver = conn.connection.driver_connection
+        assert driver is not None
+        with driver.cursor() as cursor, cursor.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        return
+    conn.exec_driver_sql(insert_sql(table, columns, conn.dialect.paramstyle), list(rows))
 
 
 def instant_converter(conn: Connection) -> Any:

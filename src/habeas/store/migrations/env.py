@@ -16,6 +16,7 @@ with engine.connect() as connection:
         connection=connection,
         target_metadata=metadata,
         render_as_batch=connection.dialect.name == "sqlite",
+        transactional_ddl=True,  # all of an upgrade happens, or none of it (SQLite too)
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -46,8 +46,6 @@ def upgrade() -> None:
         sa.Column("merkle_nodes", sa.LargeBinary, nullable=False),
     )
     op.create_index("ix_events_type", "events", ["ledger_id", "type", "seq"])
-    op.create_index("ix_events_actor", "events", ["ledger_id", "actor", "seq"])
-    op.create_index("ix_events_occurred", "events", ["ledger_id", "occurred_at"])
     op.create_table(
         "checkpoints",
         sa.Column("ledger_id", sa.String(64), primary_key=True),

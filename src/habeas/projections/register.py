@@ -1,0 +1,519 @@
+"""The register's current state, folded from events (architecture: projections).
+
+``apply`` is called with the events just appended, inside the append's transaction,
+and by ``habeas rebuild`` with the whole ledger; both paths run the same handlers,
+which is why the rebuilt tables equal the incremental ones.  Consecutive events of
+one type are handled together so a mass intake costs a few executemany calls.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from itertools import groupby
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, bindparam, delete, insert, select, update
+
+from habeas.domain.custody import TRANSITIONS, Status
+from habeas.domain.identity import IdentityDocument, blocking_keys, document_key, normalize_name
+from habeas.ledger.envelope import StoredEvent
+from habeas.ledger.log import read_events_by_id
+from habeas.ledger.timefmt import parse_instant
+from habeas.store.register_tables import (
+    PROJECTION_TABLES,
+    alerts,
+    cells,
+    episodes,
+    facilities,
+    people,
+    person_documents,
+    person_events,
+    person_keys,
+    population,
+    roll_calls,
+    stays,
+    units,
+)
+
+Item = tuple[StoredEvent, dict[str, Any]]
+Handler = Callable[[Connection, str, list[Item]], None]
+
+
+def _json(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
+def _date(text: str | None) -> date | None:
+    return date.fromisoformat(text) if text else None
+
+
+# --- facilities ------------------------------------------------------------------------------
+
+
+def _facility(conn: Connection, ledger: str, items: list[Item]) -> None:
+    conn.execute(insert(facilities), [{"ledger_id": ledger, **p} for _, p in items])
+
+
+def _unit(conn: Connection, ledger: str, items: list[Item]) -> None:
+    conn.execute(insert(units), [{"ledger_id": ledger, **p} for _, p in items])
+
+
+def _cell(conn: Connection, ledger: str, items: list[Item]) -> None:
+    conn.execute(
+        insert(cells),
+        [{"ledger_id": ledger, **p, "in_service": True, "occupants": 0} for _, p in items],
+    )
+
+
+def _cell_service(in_service: bool) -> Handler:
+    def handle(conn: Connection, ledger: str, items: list[Item]) -> None:
+        conn.execute(
+            update(cells)
+            .where(cells.c.ledger_id == ledger, cells.c.cell_id == bindparam("cid"))
+            .values(in_service=in_service),
+            [{"cid": p["cell_id"]} for _, p in items],
+        )
+
+    return handle
+
+
+# --- people ----------------------------------------------------------------------------------
+
+
+def _person(conn: Connection, ledger: str, items: list[Item]) -> None:
+    rows: list[dict[str, Any]] = []
+    docs: list[dict[str, Any]] = []
+    keys: list[dict[str, str]] = []
+    for event, p in items:
+        rows.append(
+            {
+                "ledger_id": ledger,
+                "person_id": p["person_id"],
+                "given_names": p["given_names"],
+                "family_names": p["family_names"],
+                "name_key": normalize_name(f"{p['given_names']} {p['family_names']}"),
+                "aliases": _json(p.get("aliases", [])),
+                "birth_date": _date(p.get("birth_date")),
+                "sex": p["sex"],
+                "gender_identity": p.get("gender_identity"),
+                "nationalities": _json(p.get("nationalities", [])),
+                "group_affiliation": None,
+                "group_substantiated": None,
+                "risk_level": None,
+                "registered_seq": event.seq,
+            }
+        )
+        documents = [IdentityDocument(d["kind"], d["number"], d["issuer"]) for d in p.get("documents", ())]
+        docs.extend({"ledger_id": ledger, "doc_key": document_key(d), "person_id": p["person_id"]} for d in documents)
+        keys.extend(_index_keys(ledger, p, documents))
+    conn.execute(insert(people), rows)
+    if docs:
+        conn.execute(insert(person_documents), docs)
+    conn.execute(insert(person_keys), keys)
+
+
+def _index_keys(ledger: str, p: dict[str, Any], documents: list[IdentityDocument]) -> list[dict[str, str]]:
+    index = blocking_keys(
+        p["given_names"],
+        p["family_names"],
+        _date(p.get("birth_date")),
+        aliases=p.get("aliases", ()),
+        documents=documents,
+    ).index
+    return [{"ledger_id": ledger, "key": key, "person_id": p["person_id"]} for key in sorted(index)]
+
+
+def _classified(conn: Connection, ledger: str, items: list[Item]) -> None:
+    conn.execute(
+        update(people)
+        .where(people.c.ledger_id == ledger, people.c.person_id == bindparam("pid"))
+        .values(group_affiliation=bindparam("g"), group_substantiated=bindparam("gs"), risk_level=bindparam("r")),
+        [
+            {
+                "pid": p["person_id"],
+                "g": p.get("group_affiliation"),
+                "r": p["risk_level"],
+                "gs": None
+                if not p.get("group_affiliation")
+                else bool((p.get("group_evidence") or {}).get("document_reference")),
+            }
+            for _, p in items
+        ],
+    )
+    _touch(conn, ledger, items)
+
+
+# --- custody ---------------------------------------------------------------------------------
+
+
+def _admitted(conn: Connection, ledger: str, items: list[Item]) -> None:
+    rows, opened = [], []
+    for event, p in items:
+        rows.append(
+            {
+                "ledger_id": ledger,
+                "episode_id": p["episode_id"],
+                "person_id": p["person_id"],
+                "facility_id": p["facility_id"],
+                "booking_number": p["booking_number"],
+                "status": Status.ADMITTED.value,
+                "legal_status": p["legal_status"],
+                "cell_id": None,
+                "unit_id": None,
+                "place": None,
+                "expected_by": None,
+                "since": event.occurred_at,
+                "last_event_at": event.occurred_at,
+                "admitted_at": event.occurred_at,
+                "arrested_at": parse_instant(p["arrested_at"]),
+                "detaining_authority": p["detaining_authority"],
+                "ordering_authority": p["ordering_authority"],
+                "custodian_of_record": p["custodian_of_record"],
+                "legal_basis": _json(p["legal_basis"]),
+                "closed_at": None,
+                "admitted_seq": event.seq,
+            }
+        )
+        opened.append(_stay(ledger, event, p, Status.ADMITTED, p["facility_id"]))
+    conn.execute(insert(episodes), rows)
+    conn.execute(insert(stays), opened)
+    _count(conn, ledger, Counter((p["facility_id"], Status.ADMITTED.value) for _, p in items))
+
+
+def _stay(
+    ledger: str,
+    event: StoredEvent,
+    p: dict[str, Any],
+    status: Status,
+    facility_id: str,
+    unit_id: str | None = None,
+    cell_id: str | None = None,
+    place: str | None = None,
+    expected_by: str | None = None,
+) -> dict[str, Any]:
+    return {
+        "ledger_id": ledger,
+        "person_id": p["person_id"],
+        "valid_from": event.occurred_at,
+        "seq": event.seq,
+        "episode_id": p["episode_id"],
+        "status": status.value,
+        "facility_id": facility_id,
+        "unit_id": unit_id,
+        "cell_id": cell_id,
+        "place": place,
+        "expected_by": parse_instant(expected_by) if expected_by else None,
+        "valid_to": None,
+    }
+
+
+def _count(conn: Connection, ledger: str, changes: Counter[tuple[str, str]]) -> None:
+    """Move the population counters by ``changes`` ((facility, status) → delta)."""
+    changes = Counter({k: v for k, v in changes.items() if v})
+    if not changes:
+        return
+    keys = list(changes)
+    existing = {
+        (r.facility_id, r.status)
+        for r in conn.execute(
+            select(population.c.facility_id, population.c.status).where(
+                population.c.ledger_id == ledger, population.c.facility_id.in_({f for f, _ in keys})
+            )
+        )
+    }
+    new = [k for k in keys if k not in existing]
+    if new:
+        conn.execute(
+            insert(population), [{"ledger_id": ledger, "facility_id": f, "status": s, "count": 0} for f, s in new]
+        )
+    conn.execute(
+        update(population)
+        .where(
+            population.c.ledger_id == ledger,
+            population.c.facility_id == bindparam("f"),
+            population.c.status == bindparam("s"),
+        )
+        .values(count=population.c.count + bindparam("d")),
+        [{"f": f, "s": s, "d": d} for (f, s), d in changes.items()],
+    )
+
+
+@dataclass
+class _Now:
+    facility_id: str
+    status: str
+    cell_id: str | None
+
+
+def _transition(conn: Connection, ledger: str, items: list[Item]) -> None:
+    """Any status change: close the open stay, open the next, move counters and cell occupancy."""
+    event_type = items[0][0].type
+    to_status = TRANSITIONS[event_type][1]
+    assert to_status is not None
+    current = {
+        r.episode_id: _Now(r.facility_id, r.status, r.cell_id)
+        for r in conn.execute(
+            select(episodes.c.episode_id, episodes.c.facility_id, episodes.c.status, episodes.c.cell_id).where(
+                episodes.c.ledger_id == ledger, episodes.c.episode_id.in_({p["episode_id"] for _, p in items})
+            )
+        )
+    }
+    counters: Counter[tuple[str, str]] = Counter()
+    occupancy: Counter[str] = Counter()
+    episode_updates, closes, opens = [], [], []
+    for event, p in items:
+        before = current[p["episode_id"]]
+        facility_id, cell_id, unit_id, place, expected = before.facility_id, None, None, None, None
+        if event_type == "custody.placed":
+            cell_id, unit_id = p["cell_id"], p["unit_id"]
+        elif event_type == "custody.departed":
+            place, expected = p["destination"], p["expected_return"]
+        elif event_type == "custody.transit_started":
+            place, expected = p["destination_facility_id"], p["deadline"]
+        elif event_type == "custody.transit_arrived":
+            facility_id = p["facility_id"]
+        elif event_type == "custody.transferred":
+            place = p["destination"]
+        elif event_type == "custody.died":
+            place = p["place"]
+        if before.cell_id:
+            occupancy[before.cell_id] -= 1
+        if cell_id:
+            occupancy[cell_id] += 1
+        counters[(before.facility_id, before.status)] -= 1
+        counters[(facility_id, to_status.value)] += 1
+        closed = to_status in (Status.RELEASED, Status.TRANSFERRED, Status.DECEASED)
+        episode_updates.append(
+            {
+                "eid": p["episode_id"],
+                "status": to_status.value,
+                "facility_id": facility_id,
+                "cell_id": cell_id,
+                "unit_id": unit_id,
+                "place": place,
+                "expected_by": parse_instant(expected) if expected else None,
+                "since": event.occurred_at,
+                "last_event_at": event.occurred_at,
+                "closed_at": event.occurred_at if closed else None,
+            }
+        )
+        closes.append({"pid": p["person_id"], "valid_to": event.occurred_at})
+        opens.append(_stay(ledger, event, p, to_status, facility_id, unit_id, cell_id, place, expected))
+        current[p["episode_id"]] = _Now(facility_id, to_status.value, cell_id)
+    conn.execute(
+        update(episodes)
+        .where(episodes.c.ledger_id == ledger, episodes.c.episode_id == bindparam("eid"))
+        .values(
+            {
+                c: bindparam(c)
+                for c in (
+                    "status",
+                    "facility_id",
+                    "cell_id",
+                    "unit_id",
+                    "place",
+                    "expected_by",
+                    "since",
+                    "last_event_at",
+                    "closed_at",
+                )
+            }
+        ),
+        episode_updates,
+    )
+    # One open stay per person at a time: close it, then open the next.  When the batch
+    # names each person once (a mass intake) that is two executemany calls.
+    close_open = (
+        update(stays)
+        .where(stays.c.ledger_id == ledger, stays.c.person_id == bindparam("pid"), stays.c.valid_to.is_(None))
+        .values(valid_to=bindparam("valid_to"))
+    )
+    if len({c["pid"] for c in closes}) == len(closes):
+        conn.execute(close_open, closes)
+        conn.execute(insert(stays), opens)
+    else:
+        for close, open_ in zip(closes, opens, strict=True):
+            conn.execute(close_open, [close])
+            conn.execute(insert(stays), [open_])
+    _occupy(conn, ledger, occupancy)
+    _count(conn, ledger, counters)
+
+
+def _occupy(conn: Connection, ledger: str, occupancy: Counter[str]) -> None:
+    deltas = [{"cid": c, "d": d} for c, d in occupancy.items() if d]
+    if deltas:
+        conn.execute(
+            update(cells)
+            .where(cells.c.ledger_id == ledger, cells.c.cell_id == bindparam("cid"))
+            .values(occupants=cells.c.occupants + bindparam("d")),
+            deltas,
+        )
+
+
+def _touch(conn: Connection, ledger: str, items: list[Item]) -> None:
+    """An event about an episode that changes no status still moves its last_event_at."""
+    rows = [{"eid": p["episode_id"], "t": e.occurred_at} for e, p in items if "episode_id" in p]
+    if rows:
+        conn.execute(
+            update(episodes)
+            .where(episodes.c.ledger_id == ledger, episodes.c.episode_id == bindparam("eid"))
+            .values(last_event_at=bindparam("t")),
+            rows,
+        )
+
+
+# --- counts and alerts -----------------------------------------------------------------------
+
+
+def _roll_call(conn: Connection, ledger: str, items: list[Item]) -> None:
+    conn.execute(
+        insert(roll_calls),
+        [
+            {
+                "ledger_id": ledger,
+                "count_id": p["count_id"],
+                "facility_id": p["facility_id"],
+                "unit_id": p["unit_id"],
+                "counted_at": e.occurred_at,
+                "counted_by": p["counted_by"],
+                "expected": p["expected"],
+                "present": len(p["present"]),
+                "missing": _json(p["missing"]),
+                "extra": _json(p["extra"]),
+            }
+            for e, p in items
+        ],
+    )
+
+
+def _alert_raised(conn: Connection, ledger: str, items: list[Item]) -> None:
+    conn.execute(
+        insert(alerts),
+        [
+            {
+                "ledger_id": ledger,
+                "alert_id": p["alert_id"],
+                "rule": p["rule"],
+                "severity": p["severity"],
+                "subject": p["subject"],
+                "message": p["message"],
+                "refs": _json(p.get("refs", [])),
+                "raised_at": e.occurred_at,
+                "raised_seq": e.seq,
+                "resolved_at": None,
+                "resolution": None,
+            }
+            for e, p in items
+        ],
+    )
+
+
+def _alert_resolved(conn: Connection, ledger: str, items: list[Item]) -> None:
+    conn.execute(
+        update(alerts)
+        .where(alerts.c.ledger_id == ledger, alerts.c.alert_id == bindparam("aid"))
+        .values(resolved_at=bindparam("t"), resolution=bindparam("r")),
+        [{"aid": p["alert_id"], "t": e.occurred_at, "r": p["resolution"]} for e, p in items],
+    )
+
+
+# --- corrections -----------------------------------------------------------------------------
+
+CORRECTABLE_PERSON_FIELDS = ("given_names", "family_names", "birth_date", "sex", "gender_identity")
+
+
+def _corrected(conn: Connection, ledger: str, items: list[Item]) -> None:
+    for event, p in items:
+        original = read_events_by_id(conn, ledger, [p["corrects_event_id"]])[0]
+        fields = p["corrected_fields"]
+        payload = original.payload
+        if original.type == "person.registered":
+            values = {k: v for k, v in fields.items() if k in CORRECTABLE_PERSON_FIELDS}
+            if "birth_date" in values:
+                values["birth_date"] = _date(values["birth_date"])
+            merged = {**payload, **fields}
+            values["name_key"] = normalize_name(f"{merged['given_names']} {merged['family_names']}")
+            person = payload["person_id"]
+            conn.execute(
+                update(people).where(people.c.ledger_id == ledger, people.c.person_id == person).values(values)
+            )
+            documents = [IdentityDocument(d["kind"], d["number"], d["issuer"]) for d in merged.get("documents", ())]
+            conn.execute(
+                delete(person_keys).where(person_keys.c.ledger_id == ledger, person_keys.c.person_id == person)
+            )
+            conn.execute(insert(person_keys), _index_keys(ledger, merged, documents))
+        if "occurred_at" in fields:
+            _move_in_time(conn, ledger, original, payload, parse_instant(str(fields["occurred_at"])))
+        if "person_id" in payload:
+            conn.execute(
+                insert(person_events), [{"ledger_id": ledger, "person_id": payload["person_id"], "seq": event.seq}]
+            )
+
+
+def _move_in_time(conn: Connection, ledger: str, original: StoredEvent, payload: dict[str, Any], new: Any) -> None:
+    """A custody event happened at another time than recorded: move its stay boundaries."""
+    person = payload["person_id"]
+    old = original.occurred_at
+    conn.execute(
+        update(stays)
+        .where(stays.c.ledger_id == ledger, stays.c.person_id == person, stays.c.valid_to == old)
+        .values(valid_to=new)
+    )
+    conn.execute(
+        update(stays)
+        .where(stays.c.ledger_id == ledger, stays.c.person_id == person, stays.c.seq == original.seq)
+        .values(valid_from=new)
+    )
+    for column in ("since", "last_event_at", "admitted_at"):
+        conn.execute(
+            update(episodes)
+            .where(
+                episodes.c.ledger_id == ledger,
+                episodes.c.episode_id == payload.get("episode_id"),
+                episodes.c[column] == old,
+            )
+            .values({column: new})
+        )
+
+
+HANDLERS: dict[str, Handler] = {
+    "facility.registered": _facility,
+    "unit.registered": _unit,
+    "cell.registered": _cell,
+    "cell.closed": _cell_service(False),
+    "cell.reopened": _cell_service(True),
+    "person.registered": _person,
+    "person.classified": _classified,
+    "custody.admitted": _admitted,
+    "medical.examined": _touch,
+    "count.recorded": _roll_call,
+    "alert.raised": _alert_raised,
+    "alert.resolved": _alert_resolved,
+    "event.corrected": _corrected,
+    **{t: _transition for t, (_, to) in TRANSITIONS.items() if to is not None},
+}
+
+
+def apply(conn: Connection, ledger: str, stored: Sequence[StoredEvent]) -> None:
+    """Fold ``stored`` (in sequence order) into the read models."""
+    timeline: list[dict[str, Any]] = []
+    for type_name, run in groupby(stored, key=lambda e: e.type):
+        items = [(e, orjson.loads(e.body)["payload"]) for e in run]
+        handler = HANDLERS.get(type_name)
+        if handler is not None:
+            handler(conn, ledger, items)
+        if type_name != "event.corrected":
+            timeline.extend(
+                {"ledger_id": ledger, "person_id": p["person_id"], "seq": e.seq} for e, p in items if "person_id" in p
+            )
+    if timeline:
+        conn.execute(insert(person_events), timeline)
+
+
+def clear(conn: Connection, ledger: str) -> None:
+    for table in PROJECTION_TABLES:
+        conn.execute(delete(table).where(table.c.ledger_id == ledger))

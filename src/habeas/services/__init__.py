@@ -1,0 +1,1 @@
+"""Services: authorize, load current state, ask the domain, append events and update projections."""

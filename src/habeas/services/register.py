@@ -1,0 +1,689 @@
+"""The register's commands: what staff do, checked against the current state.
+
+Each command reads the state it needs inside one write transaction (the ledger's
+head locked first), lets the domain decide, and appends the resulting events, which
+update the projections in the same transaction.  Every refusal names the field and
+the rule, and changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from typing import Any, TypeVar
+from uuid import UUID, uuid4
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from sqlalchemy import Engine, select
+
+from habeas.domain import custody as c
+from habeas.domain.alerts import AlertRaised
+from habeas.domain.corrections import check_correction
+from habeas.domain.facility import CellClosed, CellRegistered, CellReopened, FacilityRegistered, UnitRegistered
+from habeas.domain.housing import HousingPolicy, Occupant, Proposal, check_placement, propose
+from habeas.domain.identity import Candidate, IdentityDocument, blocking_keys, document_key, find_duplicates
+from habeas.domain.person import PersonClassified, PersonRegistered
+from habeas.domain.rollcall import CountRecorded, compare_count
+from habeas.errors import Conflict, InvalidInput, NotFound, Problem
+from habeas.ledger.envelope import StoredEvent
+from habeas.ledger.log import read_events_by_id
+from habeas.services import state
+from habeas.services.queries import unit_of, who_in_unit
+from habeas.services.unit_of_work import Work, unit_of_work
+from habeas.store.register_tables import episodes, people, stays
+
+Clock = Callable[[], datetime]
+M = TypeVar("M", bound=BaseModel)
+
+
+class Identity(BaseModel):
+    """Who is being admitted (MR 7(a)); a new person record is created from it when needed."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    given_names: str = Field(min_length=1, max_length=200)
+    family_names: str = Field(min_length=1, max_length=200)
+    aliases: tuple[str, ...] = ()
+    birth_date: date | None = None
+    birth_date_estimated: bool = False
+    sex: str = Field(pattern="^[FMX]$")
+    gender_identity: str | None = None
+    nationalities: tuple[str, ...] = ()
+    documents: tuple[dict[str, str], ...] = ()
+
+
+class Admission(BaseModel):
+    """An admission request: every field MR 7 and ICPPED 17(3) require, nothing optional by accident."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    facility_id: str
+    identity: Identity | None = None
+    person_id: str | None = None  # an existing record (a returning person, or a confirmed duplicate)
+    confirm_new_person: bool = False  # the officer reviewed the possible duplicates and this is someone else
+    legal_status: c.LegalStatus
+    legal_basis: c.LegalBasis
+    detaining_authority: str
+    ordering_authority: str
+    custodian_of_record: str | None = None  # default: the facility's responsible authority
+    arrested_at: datetime
+    arrest_place: str
+    admitted_at: datetime
+    injuries_observed: tuple[c.Injury, ...] = ()
+    ill_treatment_complaint: str | None = None
+    property: tuple[c.PropertyItem, ...] = ()
+    family_contacts: tuple[c.Contact, ...] = ()
+    no_contact_reason: str | None = None
+
+
+def parse_request(model: type[M], data: Any) -> M:
+    """Build a request model from outside data (CLI, API, a file), refusing with named fields."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        raise InvalidInput(
+            [Problem(".".join(str(p) for p in e["loc"]) or "request", e["msg"]) for e in error.errors()]
+        ) from None
+
+
+@dataclass(frozen=True)
+class Admitted:
+    person_id: str
+    episode_id: str
+    booking_number: str
+    new_person: bool
+
+
+@dataclass
+class PossibleDuplicates(Conflict):
+    candidates: tuple[Candidate, ...] = ()
+
+
+class RegisterService:
+    def __init__(
+        self,
+        engine: Engine,
+        ledger_id: str,
+        clock: Clock,
+        housing_policy: HousingPolicy | None = None,
+        new_id: Callable[[], UUID] = uuid4,
+    ) -> None:
+        self.engine = engine
+        self.ledger_id = ledger_id
+        self.clock = clock
+        self.housing_policy = housing_policy or HousingPolicy()
+        self.new_id = new_id
+
+    def _work(self, actor: str) -> AbstractContextManager[Work]:
+        return unit_of_work(self.engine, self.ledger_id, actor, self.clock())
+
+    # --- facilities ----------------------------------------------------------------------------
+
+    def register_facility(
+        self,
+        actor: str,
+        facility: FacilityRegistered,
+        units: Sequence[UnitRegistered],
+        cells: Sequence[CellRegistered],
+        at: datetime,
+    ) -> list[StoredEvent]:
+        with self._work(actor) as work:
+            try:
+                state.facility(work.conn, self.ledger_id, facility.facility_id)
+                raise Conflict("facility_id", f"facility {facility.facility_id} is already registered")
+            except NotFound:
+                pass
+            _check_layout(facility, units, cells)
+            existing = {
+                r["cell_id"] for r in state.cell_rows(work.conn, self.ledger_id, cell_ids=[x.cell_id for x in cells])
+            }
+            if existing:
+                raise Conflict("cells", f"cell ids already in use: {', '.join(sorted(map(str, existing))[:5])}")
+            work.add("facility.registered", facility, at)
+            for unit in units:
+                work.add("unit.registered", unit, at)
+            for cell in cells:
+                work.add("cell.registered", cell, at)
+            return work.flush()
+
+    def set_cell_service(self, actor: str, cell_id: str, in_service: bool, reason: str, at: datetime) -> None:
+        with self._work(actor) as work:
+            rows = state.cell_rows(work.conn, self.ledger_id, cell_ids=[cell_id])
+            if not rows:
+                raise NotFound("cell", cell_id)
+            if bool(rows[0]["in_service"]) == in_service:
+                raise Conflict("cell_id", f"cell {cell_id} is already {'in service' if in_service else 'closed'}")
+            if not in_service and int(rows[0]["occupants"]):  # type: ignore[call-overload]
+                raise Conflict("cell_id", f"cell {cell_id} still holds {rows[0]['occupants']} people; move them first")
+            if in_service:
+                work.add("cell.reopened", CellReopened(cell_id=cell_id, reason=reason), at)
+            else:
+                work.add("cell.closed", CellClosed(cell_id=cell_id, reason=reason), at)
+
+    # --- admission -----------------------------------------------------------------------------
+
+    def admit(self, actor: str, request: Admission) -> Admitted:
+        return self.admit_many(actor, [request])[0]
+
+    def admit_many(self, actor: str, requests: Sequence[Admission]) -> list[Admitted]:
+        """Admit everyone in ``requests`` in one transaction, or no one."""
+        with self._work(actor) as work:
+            results = self._admit(work, requests)
+            return results
+
+    def _admit(self, work: Work, requests: Sequence[Admission]) -> list[Admitted]:
+        conn, ledger = work.conn, self.ledger_id
+        problems: list[Problem] = []
+        facilities: dict[str, dict[str, object]] = {}
+        for i, r in enumerate(requests):
+            where = f"rows[{i}]." if len(requests) > 1 else ""
+            try:
+                facilities.setdefault(r.facility_id, state.facility(conn, ledger, r.facility_id))
+            except NotFound:
+                problems.append(Problem(f"{where}facility_id", f"no facility {r.facility_id!r}"))
+            problems.extend(Problem(f"{where}{p.field}", p.rule) for p in _admission_rules(r, work.recorded_at))
+        if problems:
+            raise InvalidInput(problems)
+        # Who is already known: by id, by document, or possibly by name and birth date.
+        doc_keys = {
+            i: [
+                document_key(IdentityDocument(d.get("kind", ""), d.get("number", ""), d.get("issuer", "")))
+                for d in r.identity.documents
+            ]
+            for i, r in enumerate(requests)
+            if r.identity is not None
+        }
+        by_doc = state.people_by_document(conn, ledger, [k for keys in doc_keys.values() for k in keys])
+        person_ids: list[str] = []
+        new_people: list[PersonRegistered | None] = []
+        seen_docs: dict[str, int] = {}
+        for i, r in enumerate(requests):
+            where = f"rows[{i}]." if len(requests) > 1 else ""
+            if r.person_id is not None:
+                state.person_sex_and_birth(conn, ledger, r.person_id)  # NotFound if unknown
+                person_ids.append(r.person_id)
+                new_people.append(None)
+                continue
+            assert r.identity is not None
+            for key in doc_keys[i]:
+                if key in by_doc:
+                    raise Conflict(
+                        f"{where}identity.documents",
+                        f"document {key} belongs to person {by_doc[key]}: admit with person_id={by_doc[key]}",
+                    )
+                if key in seen_docs:
+                    raise Conflict(f"{where}identity.documents", f"document {key} is also on row {seen_docs[key]}")
+                seen_docs[key] = i
+            if not r.confirm_new_person:
+                self._refuse_possible_duplicates(work, r.identity, where)
+            person_id = str(self.new_id())
+            person_ids.append(person_id)
+            new_people.append(PersonRegistered(person_id=person_id, **r.identity.model_dump()))
+        held = state.open_episodes(conn, ledger, person_ids)
+        if held:
+            pid, ep = next(iter(held.items()))
+            raise Conflict(
+                "person_id",
+                f"{pid} is already held (booking {ep.booking_number}, status {ep.status.value}): "
+                "nobody is in two places at once",
+            )
+        if len(set(person_ids)) != len(person_ids):
+            raise Conflict("person_id", "the same person appears twice in this intake")
+
+        results: list[Admitted] = []
+        counters: dict[tuple[str, int], int] = {}
+        admissions = []
+        for r, person_id, new in zip(requests, person_ids, new_people, strict=True):
+            facility = facilities[r.facility_id]
+            year = r.admitted_at.year
+            prefix = f"{r.facility_id.upper()}-{year}-"
+            if (r.facility_id, year) not in counters:
+                counters[(r.facility_id, year)] = state.bookings_this_year(conn, ledger, r.facility_id, prefix)
+            counters[(r.facility_id, year)] += 1
+            booking = f"{prefix}{counters[(r.facility_id, year)]:06d}"
+            episode_id = str(self.new_id())
+            if new is not None:
+                work.add("person.registered", new, r.admitted_at)
+            admissions.append(
+                (
+                    c.CustodyAdmitted(
+                        episode_id=episode_id,
+                        person_id=person_id,
+                        facility_id=r.facility_id,
+                        booking_number=booking,
+                        legal_status=r.legal_status,
+                        legal_basis=r.legal_basis,
+                        detaining_authority=r.detaining_authority,
+                        ordering_authority=r.ordering_authority,
+                        custodian_of_record=r.custodian_of_record or str(facility["responsible_authority"]),
+                        arrested_at=r.arrested_at,
+                        arrest_place=r.arrest_place,
+                        injuries_observed=r.injuries_observed,
+                        ill_treatment_complaint=r.ill_treatment_complaint,
+                        property=r.property,
+                        family_contacts=r.family_contacts,
+                        no_contact_reason=r.no_contact_reason,
+                    ),
+                    r.admitted_at,
+                )
+            )
+            results.append(Admitted(person_id, episode_id, booking, new is not None))
+        # All registrations first, then all admissions: consecutive events of one type fold in one batch.
+        for admission, at in admissions:
+            work.add("custody.admitted", admission, at)
+        return results
+
+    def _refuse_possible_duplicates(self, work: Work, identity: Identity, where: str) -> None:
+        documents = [
+            IdentityDocument(d.get("kind", ""), d.get("number", ""), d.get("issuer", "")) for d in identity.documents
+        ]
+        probe = blocking_keys(
+            identity.given_names,
+            identity.family_names,
+            identity.birth_date,
+            aliases=identity.aliases,
+            documents=documents,
+        ).probe
+        known = state.known_people(work.conn, self.ledger_id, probe)
+        candidates = find_duplicates(identity.given_names, identity.family_names, identity.birth_date, documents, known)
+        if candidates:
+            best = candidates[0]
+            raise PossibleDuplicates(
+                f"{where}identity",
+                f"may already be registered as {best.person_id} ({best.score}%: {'; '.join(best.reasons)}); "
+                "admit with that person_id, or set confirm_new_person after checking",
+                tuple(candidates),
+            )
+
+    # --- during custody ------------------------------------------------------------------------
+
+    def examine(self, actor: str, person_id: str, exam: dict[str, Any], at: datetime) -> None:
+        with self._work(actor) as work:
+            episode = state.require_open_episode(work.conn, self.ledger_id, person_id)
+            c.check_transition(episode, "medical.examined", at)
+            work.add(
+                "medical.examined", c.MedicalExamined(episode_id=episode.episode_id, person_id=person_id, **exam), at
+            )
+
+    def classify(self, actor: str, person_id: str, details: dict[str, Any], at: datetime) -> None:
+        with self._work(actor) as work:
+            episode = state.require_open_episode(work.conn, self.ledger_id, person_id)
+            c.check_transition(episode, "person.classified", at)
+            work.add(
+                "person.classified",
+                PersonClassified(person_id=person_id, episode_id=episode.episode_id, classified_by=actor, **details),
+                at,
+            )
+
+    def place(
+        self,
+        actor: str,
+        person_id: str,
+        cell_id: str,
+        at: datetime,
+        *,
+        reason: str | None = None,
+        override_reason: str | None = None,
+    ) -> None:
+        """House a person in a cell (from intake, or a move).  Separation rules refuse unless overridden."""
+        self.place_many(actor, [(person_id, cell_id)], at, reason=reason, override_reason=override_reason)
+
+    def place_many(
+        self,
+        actor: str,
+        placements: Sequence[tuple[str, str]],
+        at: datetime,
+        *,
+        reason: str | None = None,
+        override_reason: str | None = None,
+    ) -> None:
+        with self._work(actor) as work:
+            self._place(work, placements, at, reason, override_reason)
+
+    def _place(
+        self,
+        work: Work,
+        placements: Sequence[tuple[str, str]],
+        at: datetime,
+        reason: str | None,
+        override_reason: str | None,
+    ) -> None:
+        conn, ledger = work.conn, self.ledger_id
+        held = state.open_episodes(conn, ledger, [p for p, _ in placements])
+        cells = state.housing_cells(conn, ledger, cell_ids={cid for _, cid in placements})
+        profiles = self._profiles(work, [p for p, _ in placements])
+        for person_id, cell_id in placements:
+            episode = held.get(person_id) or state.require_open_episode(conn, ledger, person_id)
+            c.check_transition(episode, "custody.placed", at)
+            cell = cells.get(cell_id)
+            if cell is None:
+                raise NotFound("cell", cell_id)
+            if episode.cell_id == cell_id:
+                raise Conflict("cell_id", f"{person_id} is already in cell {cell_id}")
+            broken = check_placement(profiles[person_id], cell, self.housing_policy)
+            hard = [b for b in broken if _is_physical(b)]
+            if hard:
+                raise Conflict("cell_id", f"cannot place {person_id} in {cell_id}: {hard[0]}")
+            if broken and not override_reason:
+                raise Conflict(
+                    "cell_id",
+                    f"placing {person_id} in {cell_id} breaks: {'; '.join(broken)} "
+                    "(an officer may override with a recorded reason)",
+                )
+            work.add(
+                "custody.placed",
+                c.CustodyPlaced(
+                    episode_id=episode.episode_id,
+                    person_id=person_id,
+                    cell_id=cell_id,
+                    unit_id=cell.unit_id,
+                    from_cell_id=episode.cell_id,
+                    reason=reason,
+                    override_reason=override_reason if broken else None,
+                ),
+                at,
+            )
+            # Later placements in the same batch see this one.
+            cells[cell_id] = _with_occupant(cell, profiles[person_id])
+            if episode.cell_id and episode.cell_id in cells:
+                cells[episode.cell_id] = _without_occupant(cells[episode.cell_id], person_id)
+
+    def _profiles(self, work: Work, person_ids: Sequence[str]) -> dict[str, Occupant]:
+        ids = list(set(person_ids))
+        rows = work.conn.execute(
+            select(
+                people.c.person_id,
+                people.c.sex,
+                people.c.birth_date,
+                people.c.group_affiliation,
+                episodes.c.legal_status,
+            )
+            .join(episodes, (episodes.c.ledger_id == people.c.ledger_id) & (episodes.c.person_id == people.c.person_id))
+            .where(
+                people.c.ledger_id == self.ledger_id,
+                people.c.person_id.in_(ids),
+                episodes.c.status.in_([s.value for s in c.HELD]),
+            )
+        )
+        today = work.recorded_at.date()
+        return {
+            r.person_id: Occupant(
+                r.person_id, r.sex, r.legal_status, _is_minor(r.birth_date, today), r.group_affiliation
+            )
+            for r in rows
+        }
+
+    def propose_housing(self, actor: str, facility_id: str, person_ids: Sequence[str] | None = None) -> Proposal:
+        """Cells for everyone in intake (or the people named), by the assigner; nothing is recorded."""
+        with self.engine.connect() as conn:
+            if person_ids is None:
+                person_ids = list(
+                    conn.execute(
+                        select(episodes.c.person_id)
+                        .where(
+                            episodes.c.ledger_id == self.ledger_id,
+                            episodes.c.facility_id == facility_id,
+                            episodes.c.status == c.Status.ADMITTED.value,
+                        )
+                        .order_by(episodes.c.admitted_seq)
+                    ).scalars()
+                )
+            work = Work(conn, None, actor, self.clock())  # type: ignore[arg-type]
+            profiles = self._profiles(work, person_ids)
+            cells = state.housing_cells(conn, self.ledger_id, facility_id)
+        missing = [p for p in person_ids if p not in profiles]
+        if missing:
+            raise Conflict("person_ids", f"not held here: {', '.join(missing[:5])}")
+        return propose([profiles[p] for p in person_ids], list(cells.values()), self.housing_policy)
+
+    def confirm_housing(self, actor: str, proposal: Proposal, at: datetime) -> int:
+        placements = sorted(proposal.assignments.items())
+        self.place_many(actor, placements, at, reason="assigned by the housing proposal")
+        return len(placements)
+
+    def _transition(
+        self, actor: str, event_type: str, person_id: str, at: datetime, build: Callable[[c.Episode], BaseModel]
+    ) -> None:
+        with self._work(actor) as work:
+            episode = state.require_open_episode(work.conn, self.ledger_id, person_id)
+            c.check_transition(episode, event_type, at)
+            work.add(event_type, build(episode), at)
+
+    def depart(self, actor: str, person_id: str, at: datetime, **details: Any) -> None:
+        if details["expected_return"] <= at:
+            raise InvalidInput.one("expected_return", "must be after the departure")
+        self._transition(
+            actor,
+            "custody.departed",
+            person_id,
+            at,
+            lambda e: c.CustodyDeparted(episode_id=e.episode_id, person_id=person_id, **details),
+        )
+
+    def return_to_cell(
+        self, actor: str, person_id: str, at: datetime, received_by: str, cell_id: str | None = None
+    ) -> None:
+        """Back from court or hospital: received, and housed again (by default in the cell they left)."""
+        with self._work(actor) as work:
+            episode = state.require_open_episode(work.conn, self.ledger_id, person_id)
+            c.check_transition(episode, "custody.returned", at)
+            previous = cell_id or _last_cell(work, self.ledger_id, person_id)
+            work.add(
+                "custody.returned",
+                c.CustodyReturned(episode_id=episode.episode_id, person_id=person_id, received_by=received_by),
+                at,
+            )
+            work.flush()
+            if previous:
+                self._place(work, [(person_id, previous)], at, "returned", None)
+
+    def start_transit(self, actor: str, person_id: str, at: datetime, **details: Any) -> None:
+        if details["deadline"] <= at:
+            raise InvalidInput.one("deadline", "must be after the departure")
+        with self._work(actor) as work:
+            state.facility(work.conn, self.ledger_id, details["destination_facility_id"])
+            episode = state.require_open_episode(work.conn, self.ledger_id, person_id)
+            c.check_transition(episode, "custody.transit_started", at)
+            work.add(
+                "custody.transit_started",
+                c.TransitStarted(episode_id=episode.episode_id, person_id=person_id, **details),
+                at,
+            )
+
+    def arrive(self, actor: str, person_id: str, facility_id: str, received_by: str, at: datetime) -> None:
+        self._transition(
+            actor,
+            "custody.transit_arrived",
+            person_id,
+            at,
+            lambda e: c.TransitArrived(
+                episode_id=e.episode_id, person_id=person_id, facility_id=facility_id, received_by=received_by
+            ),
+        )
+
+    def release(self, actor: str, person_id: str, at: datetime, **details: Any) -> None:
+        self._transition(
+            actor,
+            "custody.released",
+            person_id,
+            at,
+            lambda e: c.CustodyReleased(episode_id=e.episode_id, person_id=person_id, **details),
+        )
+
+    def transfer_out(self, actor: str, person_id: str, at: datetime, **details: Any) -> None:
+        self._transition(
+            actor,
+            "custody.transferred",
+            person_id,
+            at,
+            lambda e: c.CustodyTransferred(episode_id=e.episode_id, person_id=person_id, **details),
+        )
+
+    def record_death(self, actor: str, person_id: str, at: datetime, **details: Any) -> None:
+        self._transition(
+            actor,
+            "custody.died",
+            person_id,
+            at,
+            lambda e: c.CustodyDied(episode_id=e.episode_id, person_id=person_id, **details),
+        )
+
+    # --- roll call -----------------------------------------------------------------------------
+
+    def record_count(self, actor: str, unit_id: str, present: Sequence[str], at: datetime) -> CountRecorded:
+        """MR 7–8 / R1, R13: a physical count; each difference raises an alert naming the person."""
+        with self._work(actor) as work:
+            facility_id = unit_of(work.conn, self.ledger_id, unit_id)
+            result = compare_count(who_in_unit(work.conn, self.ledger_id, unit_id, at), present)
+            count_id = str(self.new_id())
+            record = CountRecorded(
+                count_id=count_id,
+                facility_id=facility_id,
+                unit_id=unit_id,
+                counted_by=actor,
+                present=tuple(sorted(set(present))),
+                expected=result.expected,
+                missing=result.missing,
+                extra=result.extra,
+            )
+            work.add("count.recorded", record, at)
+            for person in result.missing:
+                work.add(
+                    "alert.raised",
+                    AlertRaised(
+                        alert_id=str(self.new_id()),
+                        rule="R13",
+                        severity="critical",
+                        subject=person,
+                        message=f"{person} is on the register in unit {unit_id} but was not seen at the count",
+                        refs=(count_id,),
+                    ),
+                    at,
+                )
+            for person in result.extra:
+                work.add(
+                    "alert.raised",
+                    AlertRaised(
+                        alert_id=str(self.new_id()),
+                        rule="R1",
+                        severity="critical",
+                        subject=person,
+                        message=f"{person} was present at the count in unit {unit_id} but is not on its register",
+                        refs=(count_id,),
+                    ),
+                    at,
+                )
+            return record
+
+    # --- corrections ---------------------------------------------------------------------------
+
+    def correct(self, actor: str, event_id: str, fields: dict[str, Any], reason: str, at: datetime) -> None:
+        """Architecture invariant 2: fix a mistake by an event that names the one it corrects."""
+        with self._work(actor) as work:
+            try:
+                (original,) = read_events_by_id(work.conn, self.ledger_id, [event_id])
+            except NotFound:
+                raise NotFound("event", event_id) from None
+            neighbours = _neighbour_times(work, self.ledger_id, original)
+            check_correction(original.type, original.payload, fields, neighbours)
+            work.add(
+                "event.corrected", {"corrects_event_id": event_id, "reason": reason, "corrected_fields": fields}, at
+            )
+
+
+# --- helpers -------------------------------------------------------------------------------------
+
+
+def _admission_rules(r: Admission, now: datetime) -> list[Problem]:
+    """Form rules of an admission that no schema can state alone."""
+    out = []
+    if (r.identity is None) == (r.person_id is None):
+        out.append(Problem("identity", "give either identity (a new person) or person_id (a known one), not both"))
+    for name in ("arrested_at", "admitted_at"):
+        value: datetime = getattr(r, name)
+        if value.utcoffset() is None:
+            out.append(Problem(name, "must carry a time zone (UTC)"))
+        elif value > now:
+            out.append(Problem(name, "is in the future"))
+    if not out and r.arrested_at > r.admitted_at:
+        out.append(Problem("arrested_at", "is after admitted_at"))
+    if not r.family_contacts and not r.no_contact_reason:
+        out.append(Problem("family_contacts", "MR 7(f): give at least one contact, or no_contact_reason"))
+    for name in ("detaining_authority", "ordering_authority", "arrest_place"):
+        if not getattr(r, name).strip():
+            out.append(Problem(name, "must not be empty (ICPPED 17(3)(b)-(c))"))
+    if r.custodian_of_record is not None and not r.custodian_of_record.strip():
+        out.append(Problem("custodian_of_record", "must never be empty (standards §5)"))
+    if r.legal_basis.expires_at is not None and r.legal_basis.expires_at <= r.admitted_at:
+        out.append(Problem("legal_basis.expires_at", "R2: the legal basis has expired before admission"))
+    if r.legal_basis.issued_at > r.admitted_at:
+        out.append(Problem("legal_basis.issued_at", "R2: the legal basis was issued after the admission"))
+    return out
+
+
+def _check_layout(
+    facility: FacilityRegistered, units: Sequence[UnitRegistered], cells: Sequence[CellRegistered]
+) -> None:
+    unit_ids = [u.unit_id for u in units]
+    if len(set(unit_ids)) != len(unit_ids):
+        raise InvalidInput.one("units", "unit ids repeat")
+    cell_ids = [x.cell_id for x in cells]
+    if len(set(cell_ids)) != len(cell_ids):
+        raise InvalidInput.one("cells", "cell ids repeat")
+    for i, u in enumerate(units):
+        if u.facility_id != facility.facility_id:
+            raise InvalidInput.one(f"units[{i}].facility_id", f"must be {facility.facility_id}")
+    known = set(unit_ids)
+    for i, x in enumerate(cells):
+        if x.unit_id not in known:
+            raise InvalidInput.one(f"cells[{i}].unit_id", f"no unit {x.unit_id} in this layout")
+        if x.facility_id != facility.facility_id:
+            raise InvalidInput.one(f"cells[{i}].facility_id", f"must be {facility.facility_id}")
+        if x.floor_area_m2 <= 0:
+            raise InvalidInput.one(f"cells[{i}].floor_area_m2", "must be more than 0")
+
+
+def _is_physical(message: str) -> bool:
+    """Beds and a closed cell are facts no officer can override; separation rules can be, with a reason."""
+    return any(fact in message for fact in ("out of service", "no free bed", "already an occupant"))
+
+
+def _with_occupant(cell: Any, person: Occupant) -> Any:
+    return replace(cell, occupants=(*cell.occupants, person))
+
+
+def _without_occupant(cell: Any, person_id: str) -> Any:
+    return replace(cell, occupants=tuple(o for o in cell.occupants if o.person_id != person_id))
+
+
+def _is_minor(birth: date | None, today: date) -> bool:
+    if birth is None:
+        return False
+    return (today.year - birth.year - ((today.month, today.day) < (birth.month, birth.day))) < 18
+
+
+def _last_cell(work: Work, ledger: str, person_id: str) -> str | None:
+    return work.conn.execute(
+        select(stays.c.cell_id)
+        .where(stays.c.ledger_id == ledger, stays.c.person_id == person_id, stays.c.cell_id.is_not(None))
+        .order_by(stays.c.valid_from.desc())
+        .limit(1)
+    ).scalar()
+
+
+def _neighbour_times(work: Work, ledger: str, original: StoredEvent) -> tuple[datetime | None, datetime | None]:
+    """The times of the person's events just before and after ``original``, for a time correction."""
+    person = original.payload.get("person_id")
+    if person is None:
+        return None, None
+    rows = work.conn.execute(
+        select(stays.c.valid_from, stays.c.seq)
+        .where(stays.c.ledger_id == ledger, stays.c.person_id == person)
+        .order_by(stays.c.valid_from)
+    ).all()
+    times = [r.valid_from for r in rows]
+    seqs = [r.seq for r in rows]
+    if original.seq not in seqs:
+        return None, None
+    i = seqs.index(original.seq)
+    return (times[i - 1] if i > 0 else None), (times[i + 1] if i + 1 < len(times) else None)

@@ -1,0 +1,188 @@
+"""The register's read models: current state, kept in step with the ledger in the same transaction.
+
+These are caches (architecture invariant 1): ``habeas rebuild`` drops their rows and
+folds the ledger again, and a test checks the result is identical.  Unlike the
+ledger they are updated in place.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Table,
+    Text,
+)
+
+from habeas.store.tables import metadata
+from habeas.store.types import UtcInstant
+
+
+def _ledger() -> Column[str]:
+    return Column("ledger_id", String(64), primary_key=True)
+
+
+facilities = Table(
+    "facilities", metadata, _ledger(),
+    Column("facility_id", String(64), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("responsible_authority", String(200), nullable=False),
+    Column("declared_capacity", Integer, nullable=False),
+    Column("jurisdiction", String(64), nullable=False),
+    Column("place", String(200), nullable=False),
+)  # fmt: skip
+
+units = Table(
+    "units", metadata, _ledger(),
+    Column("unit_id", String(64), primary_key=True),
+    Column("facility_id", String(64), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("declared_capacity", Integer, nullable=True),
+)  # fmt: skip
+
+cells = Table(
+    "cells", metadata, _ledger(),
+    Column("cell_id", String(64), primary_key=True),
+    Column("facility_id", String(64), nullable=False),
+    Column("unit_id", String(64), nullable=False),
+    Column("beds", Integer, nullable=False),
+    Column("floor_area_m2", Numeric(14, 4), nullable=False),
+    Column("single", Boolean, nullable=False),
+    Column("toilets", Integer, nullable=False),
+    Column("in_service", Boolean, nullable=False),
+    Column("occupants", Integer, nullable=False),
+)  # fmt: skip
+Index("ix_cells_unit", cells.c.ledger_id, cells.c.unit_id)
+
+people = Table(
+    "people", metadata, _ledger(),
+    Column("person_id", String(64), primary_key=True),
+    Column("given_names", String(200), nullable=False),
+    Column("family_names", String(200), nullable=False),
+    Column("name_key", String(400), nullable=False),  # accent-free, lower-case: for search
+    Column("aliases", Text, nullable=False),  # JSON list
+    Column("birth_date", Date, nullable=True),
+    Column("sex", String(1), nullable=False),
+    Column("gender_identity", String(200), nullable=True),
+    Column("nationalities", Text, nullable=False),  # JSON list
+    Column("group_affiliation", String(200), nullable=True),
+    Column("group_substantiated", Boolean, nullable=True),
+    Column("risk_level", String(10), nullable=True),
+    Column("registered_seq", BigInteger, nullable=False),
+)  # fmt: skip
+Index("ix_people_birth", people.c.ledger_id, people.c.birth_date)
+Index("ix_people_name", people.c.ledger_id, people.c.name_key)
+
+person_documents = Table(
+    "person_documents", metadata, _ledger(),
+    Column("doc_key", String(300), primary_key=True),  # KIND:ISSUER:NUMBER, normalized
+    Column("person_id", String(64), nullable=False),
+)  # fmt: skip
+
+episodes = Table(
+    "episodes", metadata, _ledger(),
+    Column("episode_id", String(64), primary_key=True),
+    Column("person_id", String(64), nullable=False),
+    Column("facility_id", String(64), nullable=False),
+    Column("booking_number", String(200), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("legal_status", String(20), nullable=False),
+    Column("cell_id", String(64), nullable=True),
+    Column("unit_id", String(64), nullable=True),
+    Column("place", String(200), nullable=True),  # where, when outside a cell of this facility
+    Column("expected_by", UtcInstant, nullable=True),  # return or arrival deadline (R13)
+    Column("since", UtcInstant, nullable=False),
+    Column("last_event_at", UtcInstant, nullable=False),
+    Column("admitted_at", UtcInstant, nullable=False),
+    Column("arrested_at", UtcInstant, nullable=False),
+    Column("detaining_authority", String(200), nullable=False),
+    Column("ordering_authority", String(200), nullable=False),
+    Column("custodian_of_record", String(200), nullable=False),
+    Column("legal_basis", Text, nullable=False),  # JSON of the admitting instrument
+    Column("closed_at", UtcInstant, nullable=True),
+    Column("admitted_seq", BigInteger, nullable=False),
+)  # fmt: skip
+Index("ix_episodes_person", episodes.c.ledger_id, episodes.c.person_id)
+Index("ix_episodes_booking", episodes.c.ledger_id, episodes.c.booking_number, unique=True)
+Index("ix_episodes_status", episodes.c.ledger_id, episodes.c.facility_id, episodes.c.status)
+Index("ix_episodes_admitted", episodes.c.ledger_id, episodes.c.facility_id, episodes.c.admitted_at)
+
+# Where each person was, as intervals of valid time [valid_from, valid_to): the answer to
+# "where was X at T" and "who was in cell C at T".  ``recorded_seq`` says when we learned it.
+stays = Table(
+    "stays", metadata, _ledger(),
+    Column("person_id", String(64), primary_key=True),
+    Column("valid_from", UtcInstant, primary_key=True),
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("episode_id", String(64), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("facility_id", String(64), nullable=False),
+    Column("unit_id", String(64), nullable=True),
+    Column("cell_id", String(64), nullable=True),
+    Column("place", String(200), nullable=True),
+    Column("expected_by", UtcInstant, nullable=True),
+    Column("valid_to", UtcInstant, nullable=True),
+)  # fmt: skip
+Index("ix_stays_cell", stays.c.ledger_id, stays.c.cell_id, stays.c.valid_from)
+
+# Blocking keys for the duplicate check (domain.identity.blocking_keys): intake looks up
+# its probe keys here instead of comparing against every person ever registered.
+person_keys = Table(
+    "person_keys", metadata, _ledger(),
+    Column("key", String(300), primary_key=True),
+    Column("person_id", String(64), primary_key=True),
+)  # fmt: skip
+
+# Which events concern which person: the person's timeline, and what a correction replays.
+person_events = Table(
+    "person_events", metadata, _ledger(),
+    Column("person_id", String(64), primary_key=True),
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+)  # fmt: skip
+
+# Stock by facility and status, kept as counters so a headcount never scans people.
+population = Table(
+    "population", metadata, _ledger(),
+    Column("facility_id", String(64), primary_key=True),
+    Column("status", String(20), primary_key=True),
+    Column("count", BigInteger, nullable=False),
+)  # fmt: skip
+
+roll_calls = Table(
+    "roll_calls", metadata, _ledger(),
+    Column("count_id", String(64), primary_key=True),
+    Column("facility_id", String(64), nullable=False),
+    Column("unit_id", String(64), nullable=False),
+    Column("counted_at", UtcInstant, nullable=False),
+    Column("counted_by", String(200), nullable=False),
+    Column("expected", Integer, nullable=False),
+    Column("present", Integer, nullable=False),
+    Column("missing", Text, nullable=False),
+    Column("extra", Text, nullable=False),
+)  # fmt: skip
+
+alerts = Table(
+    "alerts", metadata, _ledger(),
+    Column("alert_id", String(64), primary_key=True),
+    Column("rule", String(16), nullable=False),
+    Column("severity", String(10), nullable=False),
+    Column("subject", String(64), nullable=False),
+    Column("message", Text, nullable=False),
+    Column("refs", Text, nullable=False),
+    Column("raised_at", UtcInstant, nullable=False),
+    Column("raised_seq", BigInteger, nullable=False),
+    Column("resolved_at", UtcInstant, nullable=True),
+    Column("resolution", Text, nullable=True),
+)  # fmt: skip
+Index("ix_alerts_open", alerts.c.ledger_id, alerts.c.resolved_at, alerts.c.severity)
+Index("ix_alerts_subject", alerts.c.ledger_id, alerts.c.subject)
+
+PROJECTION_TABLES = (facilities, units, cells, people, person_documents, person_keys, episodes, stays, person_events,
+                     population, roll_calls, alerts)  # fmt: skip
