@@ -10,10 +10,11 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from habeas.domain.admission import Admission, Identity
 from habeas.domain.custody import Contact, Injury, LegalBasis, PropertyItem
 from habeas.domain.facility import CellRegistered, FacilityRegistered, UnitRegistered
 from habeas.domain.housing import HousingPolicy
-from habeas.services.register import Admission, Identity, RegisterService
+from habeas.services.register import RegisterService
 from tests.conftest import at
 from tests.ledger.support import new_ledger
 

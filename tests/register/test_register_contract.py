@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
+from habeas.domain.admission import Admission
 from habeas.domain.custody import LegalBasis
 from habeas.domain.housing import HousingPolicy
 from habeas.errors import Conflict, InvalidInput, NotFound
@@ -21,7 +22,7 @@ from habeas.ledger.log import read_head
 from habeas.ledger.verify import verify_ledger
 from habeas.services import queries
 from habeas.services.rebuild import rebuild, snapshot
-from habeas.services.register import Admission, PossibleDuplicates, RegisterService, parse_request
+from habeas.services.register import PossibleDuplicates, RegisterService, parse_request
 from tests.conftest import at
 from tests.register.support import Clock, admission, identity, service, small_facility
 

@@ -6,15 +6,16 @@ import json
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated
 from uuid import uuid4
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from habeas import __version__
 from habeas.cli.context import Settings, now
+from habeas.cli.output import catch_refusals, console, errors, fail, settings
+from habeas.cli.register import register_commands
 from habeas.cli.tour import run_tour
 from habeas.domain.events import LedgerOpened
 from habeas.errors import HabeasError
@@ -47,13 +48,7 @@ app = typer.Typer(
 )
 proof_app = typer.Typer(help="Print Merkle proofs (RFC 9162) as JSON.", no_args_is_help=True)
 app.add_typer(proof_app, name="proof")
-console = Console(soft_wrap=True)
-errors = Console(stderr=True, soft_wrap=True)
-
-
-def fail(message: str, code: int = 1) -> NoReturn:
-    errors.print(f"[bold red]error:[/] {message}", highlight=False)
-    raise typer.Exit(code)
+register_commands(app)
 
 
 @app.callback()
@@ -69,12 +64,6 @@ def main_options(
     actor: Annotated[str | None, typer.Option(help="Who is acting (else HABEAS_ACTOR).")] = None,
 ) -> None:
     ctx.obj = Settings(database_url, ledger, key_file, actor)
-
-
-def settings(ctx: typer.Context) -> Settings:
-    value = ctx.obj
-    assert isinstance(value, Settings)
-    return value
 
 
 @app.command()
@@ -316,6 +305,9 @@ def _as_utc(value: datetime | None) -> datetime | None:
     if value is None:
         return None
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+catch_refusals(app)
 
 
 def main() -> None:

@@ -15,12 +15,15 @@ from datetime import date, datetime
 from typing import Any, TypeVar
 from uuid import UUID, uuid4
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+import orjson
+from pydantic import BaseModel, ValidationError
 from sqlalchemy import Engine, select
 
 from habeas.domain import custody as c
+from habeas.domain.admission import Admission, Identity, admission_rules
 from habeas.domain.alerts import AlertRaised
 from habeas.domain.corrections import check_correction
+from habeas.domain.events import REGISTRY
 from habeas.domain.facility import CellClosed, CellRegistered, CellReopened, FacilityRegistered, UnitRegistered
 from habeas.domain.housing import HousingPolicy, Occupant, Proposal, check_placement, propose
 from habeas.domain.identity import Candidate, IdentityDocument, blocking_keys, document_key, find_duplicates
@@ -28,7 +31,7 @@ from habeas.domain.person import PersonClassified, PersonRegistered
 from habeas.domain.rollcall import CountRecorded, compare_count
 from habeas.errors import Conflict, InvalidInput, NotFound, Problem
 from habeas.ledger.envelope import StoredEvent
-from habeas.ledger.log import read_events_by_id
+from habeas.ledger.log import Ledger, read_events_by_id
 from habeas.services import state
 from habeas.services.queries import unit_of, who_in_unit
 from habeas.services.unit_of_work import Work, unit_of_work
@@ -38,48 +41,14 @@ Clock = Callable[[], datetime]
 M = TypeVar("M", bound=BaseModel)
 
 
-class Identity(BaseModel):
-    """Who is being admitted (MR 7(a)); a new person record is created from it when needed."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    given_names: str = Field(min_length=1, max_length=200)
-    family_names: str = Field(min_length=1, max_length=200)
-    aliases: tuple[str, ...] = ()
-    birth_date: date | None = None
-    birth_date_estimated: bool = False
-    sex: str = Field(pattern="^[FMX]$")
-    gender_identity: str | None = None
-    nationalities: tuple[str, ...] = ()
-    documents: tuple[dict[str, str], ...] = ()
-
-
-class Admission(BaseModel):
-    """An admission request: every field MR 7 and ICPPED 17(3) require, nothing optional by accident."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    facility_id: str
-    identity: Identity | None = None
-    person_id: str | None = None  # an existing record (a returning person, or a confirmed duplicate)
-    confirm_new_person: bool = False  # the officer reviewed the possible duplicates and this is someone else
-    legal_status: c.LegalStatus
-    legal_basis: c.LegalBasis
-    detaining_authority: str
-    ordering_authority: str
-    custodian_of_record: str | None = None  # default: the facility's responsible authority
-    arrested_at: datetime
-    arrest_place: str
-    admitted_at: datetime
-    injuries_observed: tuple[c.Injury, ...] = ()
-    ill_treatment_complaint: str | None = None
-    property: tuple[c.PropertyItem, ...] = ()
-    family_contacts: tuple[c.Contact, ...] = ()
-    no_contact_reason: str | None = None
-
-
 def parse_request(model: type[M], data: Any) -> M:
     """Build a request model from outside data (CLI, API, a file), refusing with named fields."""
     try:
-        return model.model_validate(data)
+        # Through JSON, so times and dates may be given as ISO 8601 text (strict JSON mode
+        # parses them; strict Python mode would demand datetime objects).
+        return model.model_validate_json(orjson.dumps(data))
+    except (TypeError, orjson.JSONEncodeError) as error:
+        raise InvalidInput.one("request", f"is not JSON-like data: {error}") from None
     except ValidationError as error:
         raise InvalidInput(
             [Problem(".".join(str(p) for p in e["loc"]) or "request", e["msg"]) for e in error.errors()]
@@ -165,23 +134,43 @@ class RegisterService:
     def admit(self, actor: str, request: Admission) -> Admitted:
         return self.admit_many(actor, [request])[0]
 
-    def admit_many(self, actor: str, requests: Sequence[Admission]) -> list[Admitted]:
+    def admit_many(
+        self,
+        actor: str,
+        requests: Sequence[Admission],
+        *,
+        progress: Callable[[int, int], None] | None = None,
+        chunk: int = 1000,
+    ) -> list[Admitted]:
         """Admit everyone in ``requests`` in one transaction, or no one."""
         with self._work(actor) as work:
-            results = self._admit(work, requests)
+            results: list[Admitted] = []
+            for start in range(0, len(requests), chunk):
+                results.extend(self._admit(work, requests[start : start + chunk], offset=start))
+                work.flush()
+                if progress:
+                    progress(min(start + chunk, len(requests)), len(requests))
             return results
 
-    def _admit(self, work: Work, requests: Sequence[Admission]) -> list[Admitted]:
+    def check_admissions(self, actor: str, requests: Sequence[Admission]) -> None:
+        """Every check of ``admit_many`` without recording anything (raises what it would)."""
+        with self.engine.connect() as conn, conn.begin() as transaction:
+            work = Work(conn, Ledger(self.engine, self.ledger_id, REGISTRY), actor, self.clock())
+            self._admit(work, requests)
+            transaction.rollback()
+
+    def _admit(self, work: Work, requests: Sequence[Admission], offset: int = 0) -> list[Admitted]:
         conn, ledger = work.conn, self.ledger_id
         problems: list[Problem] = []
         facilities: dict[str, dict[str, object]] = {}
-        for i, r in enumerate(requests):
-            where = f"rows[{i}]." if len(requests) > 1 else ""
+        many = len(requests) > 1 or offset > 0
+        for i, r in enumerate(requests, start=offset):
+            where = f"rows[{i}]." if many else ""
             try:
                 facilities.setdefault(r.facility_id, state.facility(conn, ledger, r.facility_id))
             except NotFound:
                 problems.append(Problem(f"{where}facility_id", f"no facility {r.facility_id!r}"))
-            problems.extend(Problem(f"{where}{p.field}", p.rule) for p in _admission_rules(r, work.recorded_at))
+            problems.extend(Problem(f"{where}{p.field}", p.rule) for p in admission_rules(r, work.recorded_at))
         if problems:
             raise InvalidInput(problems)
         # Who is already known: by id, by document, or possibly by name and birth date.
@@ -198,7 +187,7 @@ class RegisterService:
         new_people: list[PersonRegistered | None] = []
         seen_docs: dict[str, int] = {}
         for i, r in enumerate(requests):
-            where = f"rows[{i}]." if len(requests) > 1 else ""
+            where = f"rows[{i + offset}]." if many else ""
             if r.person_id is not None:
                 state.person_sex_and_birth(conn, ledger, r.person_id)  # NotFound if unknown
                 person_ids.append(r.person_id)
@@ -592,33 +581,6 @@ class RegisterService:
 
 
 # --- helpers -------------------------------------------------------------------------------------
-
-
-def _admission_rules(r: Admission, now: datetime) -> list[Problem]:
-    """Form rules of an admission that no schema can state alone."""
-    out = []
-    if (r.identity is None) == (r.person_id is None):
-        out.append(Problem("identity", "give either identity (a new person) or person_id (a known one), not both"))
-    for name in ("arrested_at", "admitted_at"):
-        value: datetime = getattr(r, name)
-        if value.utcoffset() is None:
-            out.append(Problem(name, "must carry a time zone (UTC)"))
-        elif value > now:
-            out.append(Problem(name, "is in the future"))
-    if not out and r.arrested_at > r.admitted_at:
-        out.append(Problem("arrested_at", "is after admitted_at"))
-    if not r.family_contacts and not r.no_contact_reason:
-        out.append(Problem("family_contacts", "MR 7(f): give at least one contact, or no_contact_reason"))
-    for name in ("detaining_authority", "ordering_authority", "arrest_place"):
-        if not getattr(r, name).strip():
-            out.append(Problem(name, "must not be empty (ICPPED 17(3)(b)-(c))"))
-    if r.custodian_of_record is not None and not r.custodian_of_record.strip():
-        out.append(Problem("custodian_of_record", "must never be empty (standards §5)"))
-    if r.legal_basis.expires_at is not None and r.legal_basis.expires_at <= r.admitted_at:
-        out.append(Problem("legal_basis.expires_at", "R2: the legal basis has expired before admission"))
-    if r.legal_basis.issued_at > r.admitted_at:
-        out.append(Problem("legal_basis.issued_at", "R2: the legal basis was issued after the admission"))
-    return out
 
 
 def _check_layout(
