@@ -121,3 +121,27 @@ def test_import_is_all_or_nothing_unless_told(home: Path) -> None:
     assert code == 1 and "admitted" in out
     code, out = run("import", str(DATA / "manifests" / "flight-sample.csv"), "--facility", "tst")
     assert code == 0 and "admitted" in out, out
+
+
+def test_cells_one_by_one_classification_and_corrections(home: Path) -> None:
+    code, out = run("facility", "load", str(home / "layout.yaml"), "--at", "2025-03-01T00:00:00")
+    code, out = run("facility", "add-cell", "tst", "B", "B-C01", "--beds", "2", "--area", "6.5", "--unit-name",
+                    "Pabellón B", "--at", "2025-03-02T00:00:00")  # fmt: skip
+    assert code == 0, out
+    code, out = run("facility", "add-cell", "tst", "B", "B-C01", "--beds", "2", "--area", "6.5")
+    assert code == 2 and "already exists" in out
+    code, out = run("facility", "add-cell", "tst", "Z", "Z-C01", "--beds", "2", "--area", "6.5")
+    assert code == 2 and "no unit 'Z'" in out
+    person = admit(home)
+    code, out = run("classify", person, "--risk", "high", "--group", "MS", "--at", "2025-03-15T22:10:00")
+    assert code == 0 and "UNSUBSTANTIATED" in out
+    code, out = run("assign", person, "B-C01", "--at", "2025-03-15T22:20:00")
+    assert code == 0, out
+    code, out = run("log", "--json", "--type", "person.registered")
+    registered = json.loads(out)["event_id"]
+    code, out = run("correct", registered, "--field", "given_names=Persona Corregida", "--reason", "typo at intake")
+    assert code == 0, out
+    code, out = run("person", "show", person)
+    assert "Persona Corregida" in out
+    code, out = run("correct", registered, "--field", "cell_id=x", "--reason", "r")
+    assert code == 2 and "corrected_fields.cell_id" in out

@@ -19,6 +19,7 @@ from rich.table import Table
 from habeas.cli.context import Settings, now
 from habeas.cli.output import console, errors, fail, settings
 from habeas.domain.admission import Admission
+from habeas.domain.facility import CellRegistered, UnitRegistered
 from habeas.domain.layout import load_layout
 from habeas.domain.manifest import parse_manifest
 from habeas.errors import HabeasError
@@ -59,8 +60,42 @@ def facility_load(ctx: typer.Context, layout: Path, at: When = None) -> None:
     s = settings(ctx)
     plan = load_layout(layout)
     service(s).register_facility(s.who, plan.facility, plan.units, plan.cells, instant(at))
-    console.print(f"registered {plan.facility.facility_id}: {len(plan.units)} units, {len(plan.cells)} cells, "
-                  f"{plan.total_beds} beds, {plan.total_floor_area_m2} m²")  # fmt: skip
+    console.print(
+        f"registered {plan.facility.facility_id}: {len(plan.units)} units, {len(plan.cells)} cells, "
+        f"{plan.total_beds} beds, {plan.total_floor_area_m2} m²"
+    )
+
+
+@facility_app.command("add-cell")
+def facility_add_cell(
+    ctx: typer.Context,
+    facility_id: str,
+    unit_id: str,
+    cell_id: str,
+    beds: Annotated[int, typer.Option(help="Beds (bunks) in the cell.")],
+    area: Annotated[str, typer.Option(help="Usable floor area in m², toilets excluded, e.g. 100 or 12.5.")],
+    single: Annotated[bool, typer.Option(help="A single cell (stricter space standard).")] = False,
+    toilets: Annotated[int, typer.Option()] = 0,
+    unit_name: Annotated[str | None, typer.Option(help="Create the unit too, with this name.")] = None,
+    at: When = None,
+) -> None:
+    """Add one cell (and, with --unit-name, its unit) to a registered facility."""
+    s = settings(ctx)
+    new_units = [UnitRegistered(facility_id=facility_id, unit_id=unit_id, name=unit_name)] if unit_name else []
+    cell = parse_request(
+        CellRegistered,
+        {
+            "facility_id": facility_id,
+            "unit_id": unit_id,
+            "cell_id": cell_id,
+            "beds": beds,
+            "floor_area_m2": area,
+            "single": single,
+            "toilets": toilets,
+        },
+    )
+    service(s).add_to_facility(s.who, facility_id, new_units, [cell], instant(at))
+    console.print(f"added cell {cell_id} to {facility_id} unit {unit_id}")
 
 
 @facility_app.command("show")
@@ -70,15 +105,34 @@ def facility_show(ctx: typer.Context, facility_id: str) -> None:
     with s.engine.connect() as conn:
         total, units = queries.occupancy(conn, s.ledger, facility_id)
         (count,) = queries.headcount(conn, s.ledger, facility_id)
-    table = Table("unit", "people", "beds", "m²", "m²/person", "declared", "ICRC cap.", "CPT cap.", "% of ICRC",
-                  title=f"{facility_id}: {count.total} held {count.by_status}")  # fmt: skip
+    table = Table(
+        "unit",
+        "people",
+        "beds",
+        "m²",
+        "m²/person",
+        "declared",
+        "ICRC cap.",
+        "CPT cap.",
+        "% of ICRC",
+        title=f"{facility_id}: {count.total} held {count.by_status}",
+    )
     for o in [*units, total]:
         per = o.m2_per_person
         # R18 below 3 m² per person; R16 below the ICRC's 3.4 m² (standards.md §2).
         style = "red" if per is not None and per < 3 else ("yellow" if per is not None and per < ICRC_SHARED else "")
-        table.add_row(o.scope, str(o.population), str(o.beds), str(o.floor_area_m2), str(per or "–"),
-                      str(o.declared_capacity or "–"), str(o.icrc_capacity), str(o.cpt_capacity),
-                      str(o.rate(o.icrc_capacity) or "–"), style=style)  # fmt: skip
+        table.add_row(
+            o.scope,
+            str(o.population),
+            str(o.beds),
+            str(o.floor_area_m2),
+            str(per or "–"),
+            str(o.declared_capacity or "–"),
+            str(o.icrc_capacity),
+            str(o.cpt_capacity),
+            str(o.rate(o.icrc_capacity) or "–"),
+            style=style,
+        )
     console.print(table)
 
 
@@ -119,8 +173,10 @@ def assign(
     if facility is None:
         fail("--facility: name the facility whose intake to house", 2)
     proposal = svc.propose_housing(s.who, facility)
-    console.print(f"{len(proposal.assignments)} placed, {len(proposal.unplaced)} without a cell; "
-                  f"{proposal.persons_above_standard} above standards-based capacity ({proposal.method})")  # fmt: skip
+    console.print(
+        f"{len(proposal.assignments)} placed, {len(proposal.unplaced)} without a cell; "
+        f"{proposal.persons_above_standard} above standards-based capacity ({proposal.method})"
+    )
     for person_id, reason in sorted(proposal.unplaced.items()):
         errors.print(f"  unplaced {person_id}: {reason}")
     if confirm:
@@ -130,8 +186,14 @@ def assign(
         console.print("nothing recorded: run again with --confirm to record this proposal")
 
 
-def move(ctx: typer.Context, person: str, cell: str, reason: Annotated[str, typer.Option(help="Why.")],
-         override_reason: Annotated[str | None, typer.Option()] = None, at: When = None) -> None:  # fmt: skip
+def move(
+    ctx: typer.Context,
+    person: str,
+    cell: str,
+    reason: Annotated[str, typer.Option(help="Why.")],
+    override_reason: Annotated[str | None, typer.Option()] = None,
+    at: When = None,
+) -> None:
     """Move a person to another cell."""
     s = settings(ctx)
     service(s).place(s.who, person, cell, instant(at), reason=reason, override_reason=override_reason)
@@ -150,8 +212,16 @@ def release(
 ) -> None:
     """Release a person, verifiably (F10, ICPPED 21)."""
     s = settings(ctx)
-    service(s).release(s.who, person, instant(at), authority=authority, order_reference=order,
-                       verified_by=verified_by, handed_over_to=handed_over_to, health_check=health_check)  # fmt: skip
+    service(s).release(
+        s.who,
+        person,
+        instant(at),
+        authority=authority,
+        order_reference=order,
+        verified_by=verified_by,
+        handed_over_to=handed_over_to,
+        health_check=health_check,
+    )
     console.print(f"released {person}")
 
 
@@ -168,10 +238,17 @@ def death(
     """Record a death in custody (MR 71–72); missing notices raise alerts."""
     s = settings(ctx)
     t = instant(at)
-    service(s).record_death(s.who, person, t, place=place, circumstances=circumstances, cause=cause,
-                            independent_authority=independent_authority,
-                            independent_authority_notified_at=t if independent_authority else None,
-                            remains_destination=remains)  # fmt: skip
+    service(s).record_death(
+        s.who,
+        person,
+        t,
+        place=place,
+        circumstances=circumstances,
+        cause=cause,
+        independent_authority=independent_authority,
+        independent_authority_notified_at=t if independent_authority else None,
+        remains_destination=remains,
+    )
     console.print(f"recorded the death of {person}")
 
 
@@ -205,8 +282,10 @@ def where(ctx: typer.Context, person: str, at: When = None) -> None:
         console.print(f"{person} was not in custody at {format_instant(t)}")
         return
     place = found.cell_id or found.place or "intake"
-    console.print(f"{person} at {format_instant(t)}: {found.status}, {found.facility_id} {place} "
-                  f"since {format_instant(found.since)}")  # fmt: skip
+    console.print(
+        f"{person} at {format_instant(t)}: {found.status}, {found.facility_id} {place} "
+        f"since {format_instant(found.since)}"
+    )
 
 
 def import_cmd(
@@ -221,11 +300,17 @@ def import_cmd(
     s = settings(ctx)
     defaults = dict(item.split("=", 1) for item in default or [])
     parsed = parse_manifest(manifest.read_text(), facility_id=facility, now=now(), defaults=defaults)
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=errors) as bar:  # fmt: skip
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=errors
+    ) as bar:
         task = bar.add_task("admitting", total=len(parsed.rows))
-        result = import_manifest(service(s), s.who, parsed, accept_valid=accept_valid,
-                                 progress=lambda done, total: bar.update(task, completed=done))  # fmt: skip
+        result = import_manifest(
+            service(s),
+            s.who,
+            parsed,
+            accept_valid=accept_valid,
+            progress=lambda done, total: bar.update(task, completed=done),
+        )
     for error in result.errors:
         errors.print(f"line {error.line}, {error.field}: {error.rule}", highlight=False)
     if result.errors and rejected is not None:
@@ -235,8 +320,10 @@ def import_cmd(
         )
         errors.print(f"rejected rows written to {rejected}")
     if not result.committed:
-        fail(f"{len({e.line for e in result.errors})} bad row(s): nothing admitted "
-             "(fix them, or use --accept-valid to admit the valid rows)")  # fmt: skip
+        fail(
+            f"{len({e.line for e in result.errors})} bad row(s): nothing admitted "
+            "(fix them, or use --accept-valid to admit the valid rows)"
+        )
     console.print(f"admitted {len(result.admitted)} people from {manifest.name}")
     if result.errors:
         raise typer.Exit(1)
@@ -254,6 +341,51 @@ def _rejected(parsed: Any, result: Any) -> str:
         writer.writeheader()
         writer.writerows(rows)
     return out.getvalue()
+
+
+def classify(
+    ctx: typer.Context,
+    person: str,
+    risk: Annotated[str, typer.Option(help="low, medium or high.")],
+    group: Annotated[str | None, typer.Option(help="Recorded group affiliation, if any.")] = None,
+    evidence: Annotated[
+        str | None,
+        typer.Option(help="Document the affiliation rests on; without one it is unsubstantiated."),
+    ] = None,
+    at: When = None,
+) -> None:
+    """Record a classification; a group label without a document is recorded as unsubstantiated."""
+    s = settings(ctx)
+    details: dict[str, Any] = {"risk_level": risk, "group_affiliation": group}
+    if evidence:
+        details["group_evidence"] = {"document_reference": evidence}
+    service(s).classify(s.who, person, details, instant(at))
+    label = (
+        ""
+        if group is None
+        else (
+            f", group {group} (evidence {evidence})" if evidence else f", group {group} (UNSUBSTANTIATED: no document)"
+        )
+    )
+    console.print(f"classified {person}: risk {risk}{label}")
+
+
+def correct(
+    ctx: typer.Context,
+    event: Annotated[str, typer.Argument(help="Id of the event to correct.")],
+    field: Annotated[list[str], typer.Option(help="field=value to correct (repeatable).")],
+    reason: Annotated[str, typer.Option(help="Why the record was wrong.")],
+) -> None:
+    """Correct an earlier event by recording a correction that names it (nothing is overwritten)."""
+    s = settings(ctx)
+    fields: dict[str, Any] = {}
+    for item in field:
+        if "=" not in item:
+            fail(f"--field: {item!r} is not field=value", 2)
+        key, value = item.split("=", 1)
+        fields[key] = value
+    service(s).correct(s.who, event, fields, reason, now())
+    console.print(f"recorded a correction of {event}")
 
 
 def rebuild_cmd(ctx: typer.Context) -> None:
@@ -287,8 +419,9 @@ def person_find(
     """Search people by name, document or birth date."""
     s = settings(ctx)
     with s.engine.connect() as conn:
-        found = queries.find_people(conn, s.ledger, name=name, document=document,
-                                    birth_date=birth_date.date() if birth_date else None)  # fmt: skip
+        found = queries.find_people(
+            conn, s.ledger, name=name, document=document, birth_date=birth_date.date() if birth_date else None
+        )
     table = Table("person", "given names", "family names", "born")
     for p in found:
         table.add_row(p["person_id"], p["given_names"], p["family_names"], str(p["birth_date"] or "–"))
@@ -304,8 +437,14 @@ def person_history(ctx: typer.Context, person: str) -> None:
     table = Table("seq", "happened", "recorded", "event", "by", "details")
     for e in events:
         details = {k: v for k, v in e.payload.items() if k not in ("person_id", "episode_id")}
-        table.add_row(str(e.seq), format_instant(e.occurred_at), format_instant(e.recorded_at), e.type, e.actor,
-                      json.dumps(details, ensure_ascii=False)[:120])  # fmt: skip
+        table.add_row(
+            str(e.seq),
+            format_instant(e.occurred_at),
+            format_instant(e.recorded_at),
+            e.type,
+            e.actor,
+            json.dumps(details, ensure_ascii=False)[:120],
+        )
     console.print(table)
 
 
@@ -316,8 +455,19 @@ def _json_default(value: Any) -> str:
 def register_commands(app: typer.Typer) -> None:
     app.add_typer(facility_app, name="facility")
     app.add_typer(person_app, name="person")
-    for fn, name in ((admit, "admit"), (assign, "assign"), (move, "move"), (release, "release"), (death, "death"),
-                     (count, "count"), (where, "where"), (import_cmd, "import"), (rebuild_cmd, "rebuild")):  # fmt: skip
+    for fn, name in (
+        (admit, "admit"),
+        (assign, "assign"),
+        (move, "move"),
+        (release, "release"),
+        (death, "death"),
+        (count, "count"),
+        (where, "where"),
+        (import_cmd, "import"),
+        (rebuild_cmd, "rebuild"),
+        (classify, "classify"),
+        (correct, "correct"),
+    ):
         app.command(name)(fn)
 
 

@@ -115,6 +115,38 @@ class RegisterService:
                 work.add("cell.registered", cell, at)
             return work.flush()
 
+    def add_to_facility(
+        self,
+        actor: str,
+        facility_id: str,
+        units: Sequence[UnitRegistered],
+        cells: Sequence[CellRegistered],
+        at: datetime,
+    ) -> list[StoredEvent]:
+        """Add units and cells one by one to a registered facility."""
+        with self._work(actor) as work:
+            state.facility(work.conn, self.ledger_id, facility_id)
+            known_units = state.unit_ids(work.conn, self.ledger_id)
+            for i, unit in enumerate(units):
+                if unit.unit_id in known_units:
+                    raise Conflict(f"units[{i}].unit_id", f"unit {unit.unit_id} already exists")
+                if unit.facility_id != facility_id:
+                    raise InvalidInput.one(f"units[{i}].facility_id", f"must be {facility_id}")
+            new_units = {u.unit_id for u in units}
+            for i, cell in enumerate(cells):
+                if cell.facility_id != facility_id:
+                    raise InvalidInput.one(f"cells[{i}].facility_id", f"must be {facility_id}")
+                if cell.unit_id not in new_units and known_units.get(cell.unit_id) != facility_id:
+                    raise NotFound("unit", cell.unit_id)
+            taken = state.cell_rows(work.conn, self.ledger_id, cell_ids=[x.cell_id for x in cells])
+            if taken:
+                raise Conflict("cell_id", f"cell {taken[0]['cell_id']} already exists")
+            for unit in units:
+                work.add("unit.registered", unit, at)
+            for cell in cells:
+                work.add("cell.registered", cell, at)
+            return work.flush()
+
     def set_cell_service(self, actor: str, cell_id: str, in_service: bool, reason: str, at: datetime) -> None:
         with self._work(actor) as work:
             rows = state.cell_rows(work.conn, self.ledger_id, cell_ids=[cell_id])

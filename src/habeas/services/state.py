@@ -13,7 +13,7 @@ from habeas.domain.custody import HELD, Episode, Status
 from habeas.domain.housing import Cell, Occupant
 from habeas.domain.identity import IdentityDocument, KnownPerson
 from habeas.errors import Conflict, NotFound
-from habeas.store.register_tables import cells, episodes, facilities, people, person_documents, person_keys
+from habeas.store.register_tables import cells, episodes, facilities, people, person_documents, person_keys, units
 
 
 def facility(conn: Connection, ledger: str, facility_id: str) -> dict[str, object]:
@@ -199,3 +199,9 @@ def person_sex_and_birth(conn: Connection, ledger: str, person_id: str) -> tuple
     if row is None:
         raise NotFound("person", person_id)
     return row.sex, row.birth_date, row.group_affiliation
+
+
+def unit_ids(conn: Connection, ledger: str) -> dict[str, str]:
+    """Every unit id with its facility."""
+    rows = conn.execute(select(units.c.unit_id, units.c.facility_id).where(units.c.ledger_id == ledger))
+    return {r.unit_id: r.facility_id for r in rows}
