@@ -32,7 +32,9 @@ What is measured, per backend (events per second; wall clock, ``time.perf_counte
    ``write_transaction(engine)``.  So the baseline pays the same indexes, fsync
    and transaction cost, and none of the validation, encoding or hashing.
    Target: ours/raw >= 0.5 at batch 100 and 1,000.
-2. **Verify**: ``verify_ledger(conn, ledger_id)`` over one ledger of N events,
+2. **Verify**: ``verify_ledger(conn, ledger_id, workers=default_workers())`` (what
+   ``habeas verify`` runs: one process per core, runs of 2**15 events), and with one
+   process, over one ledger of N events,
    against plain ``hashlib.sha256(prev_hash + body)`` over the same rows'
    ``prev_hash`` and ``body``, read in ``seq`` order from the same database on the
    same kind of connection, streamed the same way.  Best of two runs each.
@@ -102,7 +104,7 @@ from habeas.domain.events import REGISTRY
 from habeas.errors import InvalidInput
 from habeas.ledger.envelope import NewEvent
 from habeas.ledger.log import EVENT_COLUMNS, Ledger, create_ledger
-from habeas.ledger.verify import verify_ledger
+from habeas.ledger.verify import default_workers, verify_ledger
 from habeas.store.bulk import insert_rows
 from habeas.store.engine import make_engine, write_transaction
 from habeas.store.migrate import upgrade
@@ -335,7 +337,9 @@ class BackendResult:
     peer_settings: dict[str, Any] = field(default_factory=dict)
     appends: dict[int, AppendFigure] = field(default_factory=dict)
     verify_events: int = 0
-    verify_s: float = 0.0
+    verify_s: float = 0.0  # habeas verify as run by default: default_workers() processes
+    verify_single_s: float = 0.0  # one process
+    verify_workers: int = 1
     sha_s: float = 0.0
     profile: str = ""
 
@@ -343,11 +347,15 @@ class BackendResult:
         append = {str(b): f.as_json() for b, f in self.appends.items()}
         ours_v = per_second(self.verify_events, self.verify_s)
         sha_v = per_second(self.verify_events, self.sha_s)
+        single_v = per_second(self.verify_events, self.verify_single_s)
         verify = {
             "events": self.verify_events,
+            "workers": self.verify_workers,
             "ours": round(ours_v, 1),
+            "ours_one_process": round(single_v, 1),
             "sha256": round(sha_v, 1),
             "ratio": round(ratio(ours_v, sha_v), 4),
+            "ratio_one_process": round(ratio(single_v, sha_v), 4),
         }
         peer: dict[str, Any] = {"recorder": self.peer_name, **self.peer_settings}
         for b, fig in append.items():
@@ -512,10 +520,10 @@ class Bench:
             remaining -= count
         return str(ledger.ledger_id)
 
-    def time_verify(self, ledger_id: str) -> float:
+    def time_verify(self, ledger_id: str, workers: int = 1) -> float:
         with self.engine.connect() as conn:
             start = time.perf_counter()
-            report = verify_ledger(conn, ledger_id)
+            report = verify_ledger(conn, ledger_id, workers=workers)
             elapsed = time.perf_counter() - start
         if not report.ok:
             raise SystemExit(f"{self.backend}: verify_ledger failed at {report.bad_seq}: {report.problem}")
@@ -538,14 +546,20 @@ class Bench:
     def run_verify(self) -> str:
         ledger_id = self.build_verify_ledger()
         verify_s: list[float] = []
+        single_s: list[float] = []
         sha_s: list[float] = []
+        workers = default_workers()
         for _ in range(2):
             gc.collect()
             sha_s.append(self.time_sha(ledger_id))
             gc.collect()
-            verify_s.append(self.time_verify(ledger_id))
+            verify_s.append(self.time_verify(ledger_id, workers))
+            gc.collect()
+            single_s.append(self.time_verify(ledger_id, 1))
         self.result.verify_events = self.sizes.verify
+        self.result.verify_workers = workers
         self.result.verify_s = min(verify_s)
+        self.result.verify_single_s = min(single_s)
         self.result.sha_s = min(sha_s)
         return ledger_id
 
@@ -660,16 +674,18 @@ def render(console: Console, results: Sequence[BackendResult], sizes: Sizes, qui
     console.print(append)
 
     verify = Table(title="Verify (events/s)")
-    for name in ("backend", "events", "verify_ledger", "sha256 only", "ours/sha256"):
+    for name in ("backend", "events", "verify (workers)", "sha256 only", "ours/sha256", "one process", "ratio"):
         verify.add_column(name, justify="left" if name == "backend" else "right")
     for result in results:
         data = result.as_json()["verify"]
         verify.add_row(
             result.backend,
             f"{data['events']:,}",
-            fmt_rate(data["ours"]),
+            f"{fmt_rate(data['ours'])} ({data['workers']})",
             fmt_rate(data["sha256"]),
             fmt_ratio(data["ratio"], VERIFY_TARGET),
+            fmt_rate(data["ours_one_process"]),
+            fmt_ratio(data["ratio_one_process"], None),
         )
     console.print(verify)
 

@@ -199,6 +199,29 @@ def test_any_single_tampering_is_detected(template_db: Path, scenario: dict[str,
         engine.dispose()
 
 
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(scenario=scenarios())
+def test_any_single_tampering_is_detected_by_the_parallel_scan(template_db: Path, scenario: dict[str, Any]) -> None:
+    """The same, scanning runs of 4 events on 2 processes and stitching them (verify --workers)."""
+    engine = fresh_engine(template_db)
+    try:
+        build(engine, scenario)
+        with engine.connect() as conn:
+            clean = verify_ledger(conn, LEDGER, VERIFIER)
+            parallel = verify_ledger(conn, LEDGER, VERIFIER, workers=2, run_level=2)
+            assert (parallel.ok, parallel.size, parallel.root, parallel.checkpoints_checked) == (
+                clean.ok, clean.size, clean.root, clean.checkpoints_checked,
+            )  # fmt: skip
+        apply(engine, scenario)
+        with engine.connect() as conn:
+            single = verify_ledger(conn, LEDGER, VERIFIER)
+            report = verify_ledger(conn, LEDGER, VERIFIER, workers=2, run_level=2)
+        assert not report.ok, f"{scenario['kind']} was not detected by the parallel scan"
+        assert report.bad_seq == single.bad_seq, (report.problem, single.problem)
+    finally:
+        engine.dispose()
+
+
 def test_verification_names_the_first_bad_sequence_number(template_db: Path) -> None:
     engine = fresh_engine(template_db)
     scenario = {"batches": [5, 5], "n": 10, "kind": "flip_payload_byte", "target": 4, "other": 4,

@@ -36,7 +36,7 @@ from habeas.ledger.heads import (
 from habeas.ledger.log import create_ledger, read_events, read_head
 from habeas.ledger.merkle import ProofError
 from habeas.ledger.timefmt import format_instant
-from habeas.ledger.verify import verify_ledger
+from habeas.ledger.verify import default_workers, verify_ledger
 from habeas.store import migrate
 from habeas.store.engine import write_transaction
 from habeas.store.tables import events
@@ -155,6 +155,7 @@ def verify(
     verifier_key: Annotated[
         str | None, typer.Option(help="Verifier key text (default: derived from the signing key file).")
     ] = None,
+    workers: Annotated[int, typer.Option(help="Processes for large ledgers (default: one per core).")] = 0,
 ) -> None:
     """Re-hash the whole chain, rebuild the Merkle tree and check every checkpoint."""
     s = settings(ctx)
@@ -164,7 +165,7 @@ def verify(
         fail(f"--verifier-key: {error}", 2)
     external = [path.read_text() for path in checkpoint or []]
     with s.engine.connect() as conn:
-        report = verify_ledger(conn, s.ledger, verifier, external)
+        report = verify_ledger(conn, s.ledger, verifier, external, workers=workers or default_workers())
     for note in report.notes:
         errors.print(f"[yellow]note:[/] {note}")
     if not report.ok:
