@@ -199,7 +199,7 @@ def test_any_single_tampering_is_detected(template_db: Path, scenario: dict[str,
         engine.dispose()
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(scenario=scenarios())
 def test_any_single_tampering_is_detected_by_the_parallel_scan(template_db: Path, scenario: dict[str, Any]) -> None:
     """The same, scanning runs of 4 events on 2 processes and stitching them (verify --workers)."""

@@ -6,7 +6,7 @@ old one stays readable (events are never rewritten, see architecture §Storage).
 
 from __future__ import annotations
 
-from habeas.domain import alerts, custody, facility, person, rollcall
+from habeas.domain import alerts, custody, facility, law, person, rollcall
 from habeas.domain.types import Identifier, Name, Payload, Seq, Text
 from habeas.ledger.registry import EventRegistry
 
@@ -59,6 +59,18 @@ CATALOGUE: dict[str, type[Payload]] = {
     "count.recorded": rollcall.CountRecorded,
     "alert.raised": alerts.AlertRaised,
     "alert.resolved": alerts.AlertResolved,
+    "alert.acknowledged": law.AlertAcknowledged,
+    "instrument.recorded": law.InstrumentRecorded,
+    "instrument.ended": law.InstrumentEnded,
+    "case.opened": law.CaseOpened,
+    "case.defendant_added": law.DefendantAdded,
+    "case.hearing_recorded": law.HearingRecorded,
+    "case.verdict_recorded": law.VerdictRecorded,
+    "order.issued": law.OrderIssued,
+    "order.executed": law.OrderExecuted,
+    "order.lifted": law.OrderLifted,
+    "sentence.recorded": law.SentenceRecorded,
+    "notification.recorded": law.NotificationRecorded,
 }
 
 

@@ -113,6 +113,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Final, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from habeas.domain.policy import Period, Policy
 from habeas.errors import InvalidInput, Problem
 
 Runs = Literal["consecutive", "concurrent"]
@@ -570,4 +571,21 @@ def compute(
         release_at=release_at,
         explanation=tuple(f"{n}. {text}" for n, text in enumerate(steps, start=1)),
         warnings=tuple(warnings),
+    )
+
+
+def rules_from_policy(policy: Policy) -> SentencingRules:
+    """The sentencing rules a jurisdiction's policy file states, in this module's terms."""
+    source = policy.sentencing
+
+    def term(period: Period | None, default: Term | None) -> Term | None:
+        if period is None:
+            return default
+        return Term(period.months // 12, period.months % 12, period.exact.days)
+
+    return SentencingRules(
+        single_term_min=term(source.single_term_min, Term()) or Term(),
+        single_term_max=term(source.single_term_max, Term(years=1000)) or Term(years=1000),  # no bound recorded
+        aggregate_cap=term(source.aggregate_cap, None),
+        time_zone=source.time_zone,
     )

@@ -232,7 +232,11 @@ def _scan_parallel(
     ]
     whole = _Segment(1, GENESIS_HASH)
     high: list[bytes] = []  # the frontier of whole runs: perfect subtrees of RUN_LEVEL and above
-    with multiprocessing.get_context("fork").Pool(workers) as pool:
+    # forkserver, not fork: a forked copy of a process with open database connections and
+    # threads can inherit held locks; the server is a clean process that forks the workers.
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["habeas.ledger.verify"])
+    with context.Pool(workers) as pool:
         for number, part in enumerate(pool.imap(_scan_run, jobs)):
             if part.problem is not None:
                 whole.bad_seq, whole.problem = part.bad_seq, part.problem

@@ -9,10 +9,9 @@ one type are handled together so a mass intake costs a few executemany calls.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from itertools import groupby
 from typing import Any
 
 import orjson
@@ -24,7 +23,6 @@ from habeas.ledger.envelope import StoredEvent
 from habeas.ledger.log import read_events_by_id
 from habeas.ledger.timefmt import parse_instant
 from habeas.store.register_tables import (
-    PROJECTION_TABLES,
     alerts,
     cells,
     episodes,
@@ -496,24 +494,3 @@ HANDLERS: dict[str, Handler] = {
     "event.corrected": _corrected,
     **{t: _transition for t, (_, to) in TRANSITIONS.items() if to is not None},
 }
-
-
-def apply(conn: Connection, ledger: str, stored: Sequence[StoredEvent]) -> None:
-    """Fold ``stored`` (in sequence order) into the read models."""
-    timeline: list[dict[str, Any]] = []
-    for type_name, run in groupby(stored, key=lambda e: e.type):
-        items = [(e, orjson.loads(e.body)["payload"]) for e in run]
-        handler = HANDLERS.get(type_name)
-        if handler is not None:
-            handler(conn, ledger, items)
-        if type_name != "event.corrected":
-            timeline.extend(
-                {"ledger_id": ledger, "person_id": p["person_id"], "seq": e.seq} for e, p in items if "person_id" in p
-            )
-    if timeline:
-        conn.execute(insert(person_events), timeline)
-
-
-def clear(conn: Connection, ledger: str) -> None:
-    for table in PROJECTION_TABLES:
-        conn.execute(delete(table).where(table.c.ledger_id == ledger))

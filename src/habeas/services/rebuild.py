@@ -8,9 +8,9 @@ from typing import Any
 from sqlalchemy import Connection, Engine, select
 
 from habeas.ledger.log import read_events, read_head
-from habeas.projections import register as projection
+from habeas.projections import fold as projection
+from habeas.projections.fold import ALL_TABLES
 from habeas.store.engine import write_transaction
-from habeas.store.register_tables import PROJECTION_TABLES
 
 CHUNK = 5000
 
@@ -36,7 +36,7 @@ def rebuild(engine: Engine, ledger_id: str, progress: Callable[[int, int], None]
 def snapshot(conn: Connection, ledger_id: str) -> dict[str, list[tuple[Any, ...]]]:
     """Every projection row of a ledger, sorted: what a rebuild must reproduce exactly."""
     out = {}
-    for table in PROJECTION_TABLES:
+    for table in ALL_TABLES:
         rows = conn.execute(select(table).where(table.c.ledger_id == ledger_id)).all()
         out[table.name] = sorted((tuple(r) for r in rows), key=repr)
     return out

@@ -20,7 +20,7 @@ from sqlalchemy import Connection, Engine
 from habeas.domain.events import REGISTRY
 from habeas.ledger.envelope import NewEvent, StoredEvent
 from habeas.ledger.log import Ledger, read_head
-from habeas.projections import register as projection
+from habeas.projections import fold as projection
 from habeas.store.engine import write_transaction
 
 
