@@ -36,7 +36,8 @@ def service(
 ) -> tuple[RegisterService, Clock]:
     new_ledger(engine, ledger_id, at(-10_000))
     clock = Clock(now or at(600))
-    ids = (uuid.UUID(int=i) for i in itertools.count(1))
+    # Predictable ids, distinct per ledger (tests share one PostgreSQL database).
+    ids = (uuid.uuid5(uuid.NAMESPACE_URL, f"{ledger_id}/{i}") for i in itertools.count(1))
     return RegisterService(engine, ledger_id, clock, policy, new_id=lambda: next(ids)), clock
 
 

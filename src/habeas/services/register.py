@@ -27,6 +27,7 @@ from habeas.domain.events import REGISTRY
 from habeas.domain.facility import CellClosed, CellRegistered, CellReopened, FacilityRegistered, UnitRegistered
 from habeas.domain.housing import HousingPolicy, Occupant, Proposal, check_placement, propose
 from habeas.domain.identity import Candidate, IdentityDocument, blocking_keys, document_key, find_duplicates
+from habeas.domain.law import OrderExecuted
 from habeas.domain.person import PersonClassified, PersonRegistered
 from habeas.domain.rollcall import CountRecorded, compare_count
 from habeas.errors import Conflict, InvalidInput, NotFound, Problem
@@ -34,7 +35,9 @@ from habeas.ledger.envelope import StoredEvent
 from habeas.ledger.log import Ledger, read_events_by_id
 from habeas.services import state
 from habeas.services.queries import unit_of, who_in_unit
+from habeas.services.safeguarding import after_command, refuse_contrary_orders
 from habeas.services.unit_of_work import Work, unit_of_work
+from habeas.store.law_tables import orders
 from habeas.store.register_tables import episodes, people, stays
 
 Clock = Callable[[], datetime]
@@ -82,9 +85,11 @@ class RegisterService:
         self.clock = clock
         self.housing_policy = housing_policy or HousingPolicy()
         self.new_id = new_id
+        # The safeguards re-checked inside every command's transaction (services.safeguarding).
+        self.safeguards: Callable[[Work], None] | None = after_command
 
     def _work(self, actor: str) -> AbstractContextManager[Work]:
-        return unit_of_work(self.engine, self.ledger_id, actor, self.clock())
+        return unit_of_work(self.engine, self.ledger_id, actor, self.clock(), after=self.safeguards)
 
     # --- facilities ----------------------------------------------------------------------------
 
@@ -468,7 +473,36 @@ class RegisterService:
         with self._work(actor) as work:
             episode = state.require_open_episode(work.conn, self.ledger_id, person_id)
             c.check_transition(episode, event_type, at)
-            work.add(event_type, build(episode), at)
+            if event_type in FORBIDDEN_BY:
+                refuse_contrary_orders(work, person_id, FORBIDDEN_BY[event_type], VERBS_FOR_ORDERS[event_type])
+            event_id = self.new_id()
+            work.add(event_type, build(episode), at, event_id)
+            self._execute_orders(work, person_id, event_type, str(event_id), at)
+
+    def _execute_orders(self, work: Work, person_id: str, event_type: str, event_id: str, at: datetime) -> None:
+        """An order is executed by the event that does what it ordered (a release order by the release)."""
+        kinds = EXECUTES.get(event_type)
+        if not kinds:
+            return
+        rows = work.conn.execute(
+            select(orders.c.order_id, orders.c.reference).where(
+                orders.c.ledger_id == self.ledger_id,
+                orders.c.person_id == person_id,
+                orders.c.status == "active",
+                orders.c.kind.in_(kinds),
+            )
+        ).all()
+        for row in rows:
+            work.add(
+                "order.executed",
+                OrderExecuted(
+                    order_id=row.order_id,
+                    person_id=person_id,
+                    note=f"executed by {event_type}",
+                    execution_event_id=event_id,
+                ),
+                at,
+            )
 
     def depart(self, actor: str, person_id: str, at: datetime, **details: Any) -> None:
         if details["expected_return"] <= at:
@@ -502,6 +536,7 @@ class RegisterService:
         if details["deadline"] <= at:
             raise InvalidInput.one("deadline", "must be after the departure")
         with self._work(actor) as work:
+            refuse_contrary_orders(work, person_id, ("no_transfer",), "a transfer to another facility")
             state.facility(work.conn, self.ledger_id, details["destination_facility_id"])
             episode = state.require_open_episode(work.conn, self.ledger_id, person_id)
             c.check_transition(episode, "custody.transit_started", at)
@@ -613,6 +648,16 @@ class RegisterService:
 
 
 # --- helpers -------------------------------------------------------------------------------------
+
+
+# R26: which active orders forbid an event, and which an event carries out.
+FORBIDDEN_BY = {"custody.transferred": ("no_transfer",), "custody.transit_started": ("no_transfer",)}
+VERBS_FOR_ORDERS = {"custody.transferred": "a transfer out", "custody.transit_started": "a transfer"}
+EXECUTES = {
+    "custody.released": ("release",),
+    "custody.transferred": ("return", "facilitate_return"),
+    "custody.departed": ("produce",),
+}
 
 
 def _check_layout(

@@ -7,7 +7,7 @@ in the ledger and the read models together.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -51,13 +51,19 @@ class Work:
 
 
 @contextmanager
-def unit_of_work(engine: Engine, ledger_id: str, actor: str, recorded_at: datetime) -> Iterator[Work]:
+def unit_of_work(
+    engine: Engine, ledger_id: str, actor: str, recorded_at: datetime, after: Callable[[Work], None] | None = None
+) -> Iterator[Work]:
+    """A write; ``after`` runs on the flushed work before commit (the safeguards of a command)."""
     ledger = Ledger(engine, ledger_id, REGISTRY)
     with write_transaction(engine) as conn:
         read_head(conn, ledger_id, lock=True)  # serialize with other writers before reading state
         work = Work(conn, ledger, actor, recorded_at)
         yield work
         work.flush()
+        if after is not None:
+            after(work)
+            work.flush()
 
 
 def append_and_project(

@@ -1,0 +1,49 @@
+"""Safeguards on every command: re-check the people and cells a command touched, in its transaction."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from habeas.errors import Conflict
+from habeas.safeguards.sweep import find, reconcile
+from habeas.services.unit_of_work import Work
+from habeas.store.law_tables import orders
+
+
+def after_command(work: Work) -> None:
+    """Raise (or resolve) the alerts the command's own events change, before it commits."""
+    persons: set[str] = set()
+    cells: set[str] = set()
+    for event in work.stored:
+        payload = event.payload
+        if "person_id" in payload:
+            persons.add(str(payload["person_id"]))
+        for key in ("cell_id", "from_cell_id"):
+            if payload.get(key):
+                cells.add(str(payload[key]))
+    if not persons and not cells:
+        return
+    at = work.recorded_at
+    findings = find(work.conn, work.ledger.ledger_id, at, persons=sorted(persons), cell_ids=sorted(cells))
+    reconcile(work, work.ledger.ledger_id, at, findings, persons=sorted(persons), cell_ids=sorted(cells))
+
+
+def refuse_contrary_orders(work: Work, person_id: str, kinds: tuple[str, ...], action: str) -> None:
+    """R26: a command an active order forbids is refused, naming the order."""
+    row = work.conn.execute(
+        select(orders)
+        .where(
+            orders.c.ledger_id == work.ledger.ledger_id,
+            orders.c.person_id == person_id,
+            orders.c.status == "active",
+            orders.c.kind.in_(kinds),
+        )
+        .order_by(orders.c.issued_at)
+        .limit(1)
+    ).first()
+    if row is not None:
+        raise Conflict(
+            "person_id",
+            f"R26: {action} is contrary to the active {row.kind.replace('_', '-')} order {row.reference} "
+            f"of {row.court} ({row.court_state}), order id {row.order_id}",
+        )
