@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import uuid
+from datetime import timedelta
+
 from sqlalchemy import select
 
+from habeas.domain.alerts import AlertRaised
 from habeas.errors import Conflict
-from habeas.safeguards.sweep import find, reconcile
+from habeas.ledger.timefmt import format_instant
+from habeas.safeguards.catalogue import BY_ID
+from habeas.safeguards.sweep import NAMESPACE, find, reconcile
 from habeas.services.unit_of_work import Work
 from habeas.store.law_tables import orders
 
@@ -21,11 +27,37 @@ def after_command(work: Work) -> None:
         for key in ("cell_id", "from_cell_id"):
             if payload.get(key):
                 cells.add(str(payload[key]))
+    backdated(work)
     if not persons and not cells:
         return
     at = work.recorded_at
     findings = find(work.conn, work.ledger.ledger_id, at, persons=sorted(persons), cell_ids=sorted(cells))
     reconcile(work, work.ledger.ledger_id, at, findings, persons=sorted(persons), cell_ids=sorted(cells))
+
+
+# R23: an entry recorded this long after it happened is flagged for review (a policy choice:
+# a night's paperwork is normal, a week is how registers get rewritten).
+BACKDATING_LIMIT = timedelta(hours=72)
+
+
+def backdated(work: Work) -> None:
+    """R23: raise an alert for each event of this command recorded long after it happened."""
+    late = [e for e in work.stored if e.recorded_at - e.occurred_at > BACKDATING_LIMIT and e.type != "alert.raised"]
+    for event in late:
+        delay = event.recorded_at - event.occurred_at
+        work.add(
+            "alert.raised",
+            AlertRaised(
+                alert_id=str(uuid.uuid5(NAMESPACE, f"{work.ledger.ledger_id}/R23/{event.event_id}")),
+                rule="R23",
+                severity=BY_ID["R23"].severity,
+                subject=event.event_id,
+                message=f"{event.type} recorded {delay.days} days {delay.seconds // 3600} h after it happened "
+                f"({format_instant(event.occurred_at)}), by {event.actor}",
+                refs=(event.event_id,),
+            ),
+            work.recorded_at,
+        )
 
 
 def refuse_contrary_orders(work: Work, person_id: str, kinds: tuple[str, ...], action: str) -> None:
