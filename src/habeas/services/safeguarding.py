@@ -42,7 +42,11 @@ BACKDATING_LIMIT = timedelta(hours=72)
 
 def backdated(work: Work) -> None:
     """R23: raise an alert for each event of this command recorded long after it happened."""
-    late = [e for e in work.stored if e.recorded_at - e.occurred_at > BACKDATING_LIMIT and e.type != "alert.raised"]
+    late = [
+        e
+        for e in work.stored
+        if e.recorded_at - e.occurred_at > BACKDATING_LIMIT and "person_id" in e.payload  # entries about people
+    ]
     for event in late:
         delay = event.recorded_at - event.occurred_at
         work.add(
