@@ -14,6 +14,7 @@ from rich.table import Table
 
 from habeas import __version__
 from habeas.cli.context import Settings, now
+from habeas.cli.law import law_commands
 from habeas.cli.output import catch_refusals, console, errors, fail, settings
 from habeas.cli.register import register_commands
 from habeas.cli.tour import run_tour
@@ -49,6 +50,7 @@ app = typer.Typer(
 proof_app = typer.Typer(help="Print Merkle proofs (RFC 9162) as JSON.", no_args_is_help=True)
 app.add_typer(proof_app, name="proof")
 register_commands(app)
+law_commands(app)
 
 
 @app.callback()

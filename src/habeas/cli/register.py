@@ -225,6 +225,29 @@ def release(
     console.print(f"released {person}")
 
 
+def transfer(
+    ctx: typer.Context,
+    person: str,
+    destination: Annotated[str, typer.Option(help="Where the person goes.")],
+    receiving_authority: Annotated[str, typer.Option(help="Who receives them (ICPPED 17(3)(h)).")],
+    authority: Annotated[str, typer.Option(help="Who ordered the transfer.")],
+    order: Annotated[str, typer.Option(help="The order's reference.")],
+    at: When = None,
+) -> None:
+    """Transfer a person out of this system (refused while a court order forbids it: R26)."""
+    s = settings(ctx)
+    service(s).transfer_out(
+        s.who,
+        person,
+        instant(at),
+        destination=destination,
+        receiving_authority=receiving_authority,
+        authority=authority,
+        order_reference=order,
+    )
+    console.print(f"transferred {person} to {destination}")
+
+
 def death(
     ctx: typer.Context,
     person: str,
@@ -460,6 +483,7 @@ def register_commands(app: typer.Typer) -> None:
         (assign, "assign"),
         (move, "move"),
         (release, "release"),
+        (transfer, "transfer"),
         (death, "death"),
         (count, "count"),
         (where, "where"),

@@ -33,13 +33,9 @@ def _no_float(value: Any) -> Any:
 T = TypeVar("T")
 
 
-def _as_tuple(value: Any) -> Any:
-    # JSON has lists; payloads keep tuples (immutable).  Accept a list, refuse a string.
-    return tuple(value) if isinstance(value, list) else value
-
-
-# A sequence in a payload: a tuple, given as a tuple or a JSON-style list.
-Seq = Annotated[tuple[T, ...], BeforeValidator(_as_tuple)]
+# A sequence in a payload: a tuple, given as a tuple or a JSON-style list.  Only the container is
+# lax (a list becomes a tuple; a string is still refused): every item keeps its strict schema.
+Seq = Annotated[tuple[T, ...], Field(strict=False)]
 
 # An instant in a payload: UTC only, serialized in the ledger's one fixed-width form.
 Instant = Annotated[datetime, AfterValidator(_utc), PlainSerializer(format_instant, return_type=str)]
