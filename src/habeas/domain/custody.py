@@ -169,6 +169,18 @@ class CustodyTransferred(Payload):
     order_reference: Name
 
 
+class DeathReportCompleted(Payload):
+    """What a death record lacked, recorded when learned (MR 71-72): R12 stays open until all is there."""
+
+    episode_id: Identifier
+    person_id: Identifier
+    cause: Text | None = None
+    next_of_kin_notified_at: Instant | None = None
+    independent_authority: Name | None = None
+    independent_authority_notified_at: Instant | None = None
+    remains_destination: Text | None = None
+
+
 class CustodyDied(Payload):
     """MR 71–72, ICPPED 17(3)(g).  Missing notices are allowed here and raise alerts (R12)."""
 

@@ -56,6 +56,7 @@ CATALOGUE: dict[str, type[Payload]] = {
     "custody.released": custody.CustodyReleased,
     "custody.transferred": custody.CustodyTransferred,
     "custody.died": custody.CustodyDied,
+    "death.report_completed": custody.DeathReportCompleted,
     "count.recorded": rollcall.CountRecorded,
     "alert.raised": alerts.AlertRaised,
     "alert.resolved": alerts.AlertResolved,

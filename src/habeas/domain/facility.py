@@ -19,6 +19,7 @@ class FacilityRegistered(Payload):
     declared_capacity: Count
     jurisdiction: Code  # which policy file applies (time limits, space standards)
     place: Name
+    country: Code | None = None  # ISO 3166 alpha-3; who is a foreign national here (R9); default from jurisdiction
 
 
 class UnitRegistered(Payload):

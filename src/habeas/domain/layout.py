@@ -629,7 +629,10 @@ def parse_csv_layout(text: str) -> Layout:
     if len(rows) == 1:
         raise InvalidInput.one(f"line {header_line + 1}", "no cell rows: a layout needs at least one cell")
 
-    facility_fields = {f: _FACILITY_FIELD_COLUMN.get(f, f) for f in FacilityRegistered.model_fields}
+    # The CSV carries the required facility facts; optional ones (country) are for YAML layouts.
+    facility_fields = {
+        f: _FACILITY_FIELD_COLUMN.get(f, f) for f, info in FacilityRegistered.model_fields.items() if info.is_required()
+    }
     unit_fields = {f: _UNIT_FIELD_COLUMN.get(f, f) for f in ("unit_id", "name", "kind")}
     cell_fields = {f: f for f in ("cell_id", "beds", "floor_area_m2", "single", "toilets")}
     filled = frozenset({"facility_id", "unit_id"})

@@ -166,9 +166,7 @@ def parse_checkpoint(body: str) -> Checkpoint:
         raise CheckpointError("checkpoint", "must end with a newline")
     lines = body[:-1].split("\n")
     if len(lines) < 3:
-        raise CheckpointError(
-            "checkpoint", f"needs origin, size and root lines, got {len(lines)} line(s)"
-        )
+        raise CheckpointError("checkpoint", f"needs origin, size and root lines, got {len(lines)} line(s)")
     origin, size_text, root_text, *extensions = lines
 
     if origin == "":
@@ -197,9 +195,7 @@ def parse_checkpoint(body: str) -> Checkpoint:
             raise CheckpointError(f"line {i + 4} (extension)", "extension lines must not be empty")
         bad = _control_char(line)
         if bad is not None:
-            raise CheckpointError(
-                f"line {i + 4} (extension)", f"must not contain control character {bad!r}"
-            )
+            raise CheckpointError(f"line {i + 4} (extension)", f"must not contain control character {bad!r}")
 
     return Checkpoint(origin, size, root, tuple(extensions))
 
@@ -243,9 +239,7 @@ def _parse_key_data(key64: str, where: str) -> bytes:
         alg = f"0x{data[0]:02x}" if data else "none"
         raise CheckpointError(where, f"unknown key algorithm {alg}; only Ed25519 (0x01)")
     if len(data) != 1 + _ED25519_KEY_SIZE:
-        raise CheckpointError(
-            where, f"Ed25519 key must be {_ED25519_KEY_SIZE} bytes, got {len(data) - 1}"
-        )
+        raise CheckpointError(where, f"Ed25519 key must be {_ED25519_KEY_SIZE} bytes, got {len(data) - 1}")
     return data[1:]
 
 
@@ -340,9 +334,7 @@ class Verifier:
     def __init__(self, name: str, public_key: bytes) -> None:
         _check_name(name, "verifier")
         if len(public_key) != _ED25519_KEY_SIZE:
-            raise CheckpointError(
-                "verifier", f"Ed25519 key must be 32 bytes, got {len(public_key)}"
-            )
+            raise CheckpointError("verifier", f"Ed25519 key must be 32 bytes, got {len(public_key)}")
         self.name = name
         self.public_key = bytes(public_key)
         self.key_hash = _key_hash(name, self.public_key)
@@ -391,9 +383,7 @@ class Verifier:
             raise CheckpointError("signed note", "must be valid UTF-8") from exc
         split = signed_note_text.rfind("\n\n")
         if split < 0:
-            raise CheckpointError(
-                "signed note", "missing the blank line between the text and the signatures"
-            )
+            raise CheckpointError("signed note", "missing the blank line between the text and the signatures")
         text, sigs = signed_note_text[: split + 1], signed_note_text[split + 2 :]
         if sigs == "":
             raise CheckpointError("signed note", "has no signature lines after the blank line")
@@ -401,9 +391,7 @@ class Verifier:
             raise CheckpointError("signed note", "the last signature line must end with a newline")
         lines = sigs[:-1].split("\n")
         if len(lines) > MAX_SIGNATURES:
-            raise CheckpointError(
-                "signed note", f"has {len(lines)} signatures; at most {MAX_SIGNATURES} accepted"
-            )
+            raise CheckpointError("signed note", f"has {len(lines)} signatures; at most {MAX_SIGNATURES} accepted")
 
         data = text.encode("utf-8")
         verified = False
@@ -424,9 +412,7 @@ class Verifier:
             if name != self.name or key_hash != self.key_hash:
                 continue  # another key's signature: not ours to judge
             if len(signature) != _ED25519_SIG_SIZE:
-                raise CheckpointError(
-                    where, f"Ed25519 signature must be 64 bytes, got {len(signature)}"
-                )
+                raise CheckpointError(where, f"Ed25519 signature must be 64 bytes, got {len(signature)}")
             try:
                 self._public.verify(signature, data)
             except InvalidSignature:
@@ -440,8 +426,7 @@ class Verifier:
         if not verified:
             raise CheckpointError(
                 "signed note",
-                f"no signature by key {self.name}+{self.key_hash.hex()} "
-                f"(signed by: {', '.join(seen)})",
+                f"no signature by key {self.name}+{self.key_hash.hex()} (signed by: {', '.join(seen)})",
             )
         return text
 
@@ -466,8 +451,7 @@ def write_new_key_file(path: Path, signer: Signer) -> None:
     except FileExistsError:
         raise FileExistsError(
             errno.EEXIST,
-            f"refusing to overwrite existing key file {path}; move it away first "
-            "if you really mean to replace the key",
+            f"refusing to overwrite existing key file {path}; move it away first if you really mean to replace the key",
             str(path),
         ) from None
     try:

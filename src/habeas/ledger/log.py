@@ -238,8 +238,6 @@ def read_events_by_id(conn: Connection, ledger_id: str, event_ids: Sequence[str]
 
 def read_events_by_seq(conn: Connection, ledger_id: str, seqs: Sequence[int]) -> list[StoredEvent]:
     rows = conn.execute(
-        select(*_EVENT_COLUMNS)
-        .where(events.c.ledger_id == ledger_id, events.c.seq.in_(seqs))
-        .order_by(events.c.seq)
+        select(*_EVENT_COLUMNS).where(events.c.ledger_id == ledger_id, events.c.seq.in_(seqs)).order_by(events.c.seq)
     )
     return [stored_event(row) for row in rows]

@@ -139,10 +139,16 @@ def _scan(rows: Iterable[tuple[Any, ...]], ledger_id: str, first_seq: int, prev:
         # with keys in a fixed order around the payload, so the columns determine its exact
         # beginning and end: comparing bytes avoids parsing every event's JSON.
         front = b'{"actor":%b,"event_id":%b,"ledger_id":%b,"occurred_at":"%b","payload":' % (
-            dumps(actor), dumps(event_id), quoted_ledger, occurred.encode()
+            dumps(actor),
+            dumps(event_id),
+            quoted_ledger,
+            occurred.encode(),
         )
         back = b',"recorded_at":"%b","schema_version":%d,"seq":%d,"type":%b}' % (
-            recorded.encode(), version, seq, dumps(type_)
+            recorded.encode(),
+            version,
+            seq,
+            dumps(type_),
         )
         if not (body.startswith(front) and body.endswith(back)):
             out.bad_seq, out.problem = seq, "the indexed columns disagree with the hashed envelope (altered)"
@@ -198,6 +204,7 @@ def _stored_hash(conn: Connection, ledger_id: str, seq: int) -> bytes:
 
 
 # --- running runs in parallel ------------------------------------------------------------------
+
 
 def default_workers() -> int:
     """Processes ``habeas verify`` uses: one per core (the scan is CPU-bound hashing)."""

@@ -45,10 +45,12 @@ def _instrument_row(ledger: str, p: dict[str, Any], episode_id: str, person_id: 
 
 def _admitted(conn: Connection, ledger: str, items: list[Item]) -> None:
     """Each admission brings its first instrument and opens the episode's duty clocks."""
-    jurisdictions = {
-        r.facility_id: r.jurisdiction
+    countries = {  # R9: the country whose nationals are not foreign here (None: unknown, nobody flagged)
+        r.facility_id: r.country or (r.jurisdiction.upper() if len(r.jurisdiction) == 3 else None)
         for r in conn.execute(
-            select(facilities.c.facility_id, facilities.c.jurisdiction).where(facilities.c.ledger_id == ledger)
+            select(facilities.c.facility_id, facilities.c.jurisdiction, facilities.c.country).where(
+                facilities.c.ledger_id == ledger
+            )
         )
     }
     nationalities = {
@@ -63,7 +65,7 @@ def _admitted(conn: Connection, ledger: str, items: list[Item]) -> None:
     for event, p in items:
         basis = p["legal_basis"]
         rows.append(_instrument_row(ledger, basis, p["episode_id"], p["person_id"]))
-        country = str(jurisdictions.get(p["facility_id"], "")).upper()
+        country = countries.get(p["facility_id"])
         injured = bool(p.get("injuries_observed")) or bool(p.get("ill_treatment_complaint"))
         clocks.append(
             {
@@ -72,7 +74,8 @@ def _admitted(conn: Connection, ledger: str, items: list[Item]) -> None:
                 "person_id": p["person_id"],
                 "admitted_at": event.occurred_at,
                 "arrested_at": parse_instant(p["arrested_at"]),
-                "foreign_national": country not in {n.upper() for n in nationalities.get(p["person_id"], [])},
+                "foreign_national": country is not None
+                and country not in {n.upper() for n in nationalities.get(p["person_id"], [])},
                 "judicial_at": parse_instant(basis["issued_at"]) if basis["kind"] in JUDICIAL_KINDS else None,
                 "appearance_at": None,
                 "rights_at": None,
@@ -104,16 +107,17 @@ def _set_first(conn: Connection, ledger: str, column: str, values: list[tuple[st
 
 
 def _examined(conn: Connection, ledger: str, items: list[Item]) -> None:
+    """MR 30, 34: the exam clock; and ``injury_at`` holds the first injury or indicator not yet referred."""
     _set_first(conn, ledger, "examined_at", [(p["episode_id"], e.occurred_at) for e, p in items])
-    _set_first(
-        conn,
-        ledger,
-        "injury_at",
-        [(p["episode_id"], e.occurred_at) for e, p in items if p.get("injuries") or p.get("torture_indicators")],
-    )
-    _set_first(
-        conn, ledger, "referred_at", [(p["episode_id"], e.occurred_at) for e, p in items if p.get("referred_to")]
-    )
+    for e, p in items:
+        if p.get("referred_to"):
+            conn.execute(
+                update(duties)
+                .where(duties.c.ledger_id == ledger, duties.c.episode_id == p["episode_id"])
+                .values(injury_at=None, referred_at=e.occurred_at)
+            )
+        elif p.get("injuries") or p.get("torture_indicators"):
+            _set_first(conn, ledger, "injury_at", [(p["episode_id"], e.occurred_at)])
 
 
 def _arrived(conn: Connection, ledger: str, items: list[Item]) -> None:
@@ -130,7 +134,26 @@ def _died(conn: Connection, ledger: str, items: list[Item]) -> None:
         conn.execute(
             update(duties)
             .where(duties.c.ledger_id == ledger, duties.c.episode_id == p["episode_id"])
-            .values(died_at=e.occurred_at, death_missing=",".join(death_missing(p)) or None)
+            .values(
+                died_at=e.occurred_at,
+                death_missing=",".join(death_missing(p)) or None,
+                death_record=orjson.dumps(p).decode(),
+            )
+        )
+
+
+def _death_completed(conn: Connection, ledger: str, items: list[Item]) -> None:
+    """Facts of a death learned later (an autopsy's cause, the family told): the record grows, R12 re-checks."""
+    for _, p in items:
+        row = conn.execute(
+            select(duties.c.death_record).where(duties.c.ledger_id == ledger, duties.c.episode_id == p["episode_id"])
+        ).first()
+        known = orjson.loads(row.death_record) if row is not None and row.death_record else {}
+        record = {**known, **{k: v for k, v in p.items() if v is not None}}
+        conn.execute(
+            update(duties)
+            .where(duties.c.ledger_id == ledger, duties.c.episode_id == p["episode_id"])
+            .values(death_missing=",".join(death_missing(record)) or None, death_record=orjson.dumps(record).decode())
         )
 
 
@@ -188,8 +211,8 @@ def _notified(conn: Connection, ledger: str, items: list[Item]) -> None:
                 select(duties.c.moved_at).where(duties.c.ledger_id == ledger, duties.c.episode_id == p["episode_id"])
             ).first()
             if row is not None and row.moved_at is not None and e.occurred_at >= row.moved_at:
+                # told of the new place: that also fulfils the duty after admission, if still open
                 _set_first(conn, ledger, "family_after_move_at", [(p["episode_id"], e.occurred_at)])
-                continue
         if kind in column:
             _set_first(conn, ledger, column[kind], [(p["episode_id"], e.occurred_at)])
 
@@ -372,6 +395,7 @@ HANDLERS: dict[str, Handler] = {
     "medical.examined": _examined,
     "custody.transit_arrived": _arrived,
     "custody.died": _died,
+    "death.report_completed": _death_completed,
     "instrument.recorded": _instrument,
     "instrument.ended": _instrument_ended,
     "notification.recorded": _notified,

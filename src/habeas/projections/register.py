@@ -53,7 +53,7 @@ def _date(text: str | None) -> date | None:
 
 
 def _facility(conn: Connection, ledger: str, items: list[Item]) -> None:
-    conn.execute(insert(facilities), [{"ledger_id": ledger, **p} for _, p in items])
+    conn.execute(insert(facilities), [{"ledger_id": ledger, "country": None, **p} for _, p in items])
 
 
 def _unit(conn: Connection, ledger: str, items: list[Item]) -> None:
@@ -163,6 +163,7 @@ def _admitted(conn: Connection, ledger: str, items: list[Item]) -> None:
                 "cell_id": None,
                 "unit_id": None,
                 "place": None,
+                "placement_override": None,
                 "expected_by": None,
                 "since": event.occurred_at,
                 "last_event_at": event.occurred_at,
@@ -297,6 +298,7 @@ def _transition(conn: Connection, ledger: str, items: list[Item]) -> None:
                 "since": event.occurred_at,
                 "last_event_at": event.occurred_at,
                 "closed_at": event.occurred_at if closed else None,
+                "placement_override": p.get("override_reason") if event_type == "custody.placed" else None,
             }
         )
         closes.append({"pid": p["person_id"], "valid_to": event.occurred_at})
@@ -318,6 +320,7 @@ def _transition(conn: Connection, ledger: str, items: list[Item]) -> None:
                     "since",
                     "last_event_at",
                     "closed_at",
+                    "placement_override",
                 )
             }
         ),

@@ -151,7 +151,7 @@ RULES: tuple[Rule, ...] = (
         "MR 6; APT register checklist",
         "critical",
         "alert",
-        "sweep (back-dating) and habeas verify (chain)",
+        "every command (back-dating) and habeas verify (chain)",
     ),
     Rule(
         "R24",

@@ -19,6 +19,7 @@ import orjson
 from sqlalchemy import Connection, Select, and_, exists, func, not_, or_, select
 
 from habeas.domain.custody import HELD, Status
+from habeas.domain.law import JUDICIAL_KINDS
 from habeas.domain.policy import Deadline, Policy
 from habeas.ledger.timefmt import format_instant
 from habeas.store.law_tables import cases, defendants, duties, instruments, orders, sentences
@@ -96,7 +97,9 @@ def check_administrative_detention(ctx: Context) -> Iterable[Finding]:
             continue
         threshold = latest_breaching_start(policy.administrative_deadline, ctx.at, earliest)
         query = _duty_rows(ctx, facility_ids).where(
-            duties.c.judicial_at.is_(None), duties.c.appearance_at.is_(None), duties.c.arrested_at <= threshold
+            _not_done_by(duties.c.judicial_at, ctx),
+            _not_done_by(duties.c.appearance_at, ctx),
+            duties.c.arrested_at <= threshold,
         )
         for row in ctx.conn.execute(query):
             deadline = policy.administrative_deadline(row.arrested_at)
@@ -113,9 +116,16 @@ def check_judicial_decision(ctx: Context) -> Iterable[Finding]:
     """R4: placed before a judge, no judicial decision within the limit (Cn. 13(3))."""
     for policy, facility_ids in ctx.by_jurisdiction().values():
         limit = policy.limits.judicial_decision
+        decided = exists().where(  # a judge's instrument issued at or after the appearance
+            instruments.c.ledger_id == duties.c.ledger_id,
+            instruments.c.episode_id == duties.c.episode_id,
+            instruments.c.kind.in_(sorted(JUDICIAL_KINDS)),
+            instruments.c.issued_at >= duties.c.appearance_at,
+            instruments.c.issued_at <= ctx.at,
+        )
         query = _duty_rows(ctx, facility_ids).where(
             duties.c.appearance_at.is_not(None),
-            or_(duties.c.judicial_at.is_(None), duties.c.judicial_at < duties.c.appearance_at),
+            not_(decided),
             duties.c.appearance_at < _ago(ctx, limit.duration),
         )
         for row in ctx.conn.execute(query):
@@ -216,7 +226,7 @@ def check_legal_basis(ctx: Context) -> Iterable[Finding]:
         last = ctx.conn.execute(
             select(instruments.c.reference, instruments.c.expires_at, instruments.c.ended_at)
             .where(instruments.c.ledger_id == ctx.ledger, instruments.c.episode_id == row.episode_id)
-            .order_by(instruments.c.issued_at.desc())
+            .order_by(func.coalesce(instruments.c.ended_at, instruments.c.expires_at).desc())
             .limit(1)
         ).first()
         detail = ""
@@ -224,6 +234,11 @@ def check_legal_basis(ctx: Context) -> Iterable[Finding]:
             when = last.ended_at or last.expires_at
             detail = f"; the last, {last.reference}, lapsed {format_instant(when)}" if when else ""
         yield Finding("R6", row.person_id, f"held with no legal basis in force{detail}", (row.episode_id,))
+
+
+def _not_done_by(column: Any, ctx: Context) -> Any:
+    """A duty not yet done at the instant checked (done later counts as not done then)."""
+    return or_(column.is_(None), column > ctx.at)
 
 
 def _duty_rows(ctx: Context, facility_ids: Sequence[str] | None = None) -> Select[Any]:
@@ -260,7 +275,7 @@ def _window_check(rule: str, column: str, window: str, what: str) -> Callable[[C
         for policy, facility_ids in ctx.by_jurisdiction().values():
             limit = policy.limits.windows[window]
             query = _duty_rows(ctx, facility_ids).where(
-                duties.c[column].is_(None), duties.c.admitted_at < _ago(ctx, limit.duration)
+                _not_done_by(duties.c[column], ctx), duties.c.admitted_at < _ago(ctx, limit.duration)
             )
             if rule == "R8":
                 query = query.where(or_(duties.c.family_delay_until.is_(None), duties.c.family_delay_until < ctx.at))
@@ -290,8 +305,9 @@ def check_family_after_transfer(ctx: Context) -> Iterable[Finding]:
         limit = policy.limits.windows["R8"]
         query = _duty_rows(ctx, facility_ids).where(
             duties.c.moved_at.is_not(None),
-            duties.c.family_after_move_at.is_(None),
+            _not_done_by(duties.c.family_after_move_at, ctx),
             duties.c.moved_at < _ago(ctx, limit.duration),
+            or_(duties.c.family_delay_until.is_(None), duties.c.family_delay_until < ctx.at),
         )
         for row in ctx.conn.execute(query):
             yield Finding(
@@ -307,8 +323,7 @@ def check_referral(ctx: Context) -> Iterable[Finding]:
     for policy, facility_ids in ctx.by_jurisdiction().values():
         limit = policy.limits.windows["R11"]
         query = _duty_rows(ctx, facility_ids).where(
-            duties.c.injury_at.is_not(None),
-            duties.c.referred_at.is_(None),
+            duties.c.injury_at.is_not(None),  # an injury or indicator still unreferred (see projections.law)
             duties.c.injury_at < _ago(ctx, limit.duration),
         )
         for row in ctx.conn.execute(query):
@@ -324,7 +339,10 @@ def check_referral(ctx: Context) -> Iterable[Finding]:
 def check_deaths(ctx: Context) -> Iterable[Finding]:
     """R12: a death record lacking next-of-kin notice, independent report, cause or destination of remains."""
     query = select(duties.c.person_id, duties.c.episode_id, duties.c.died_at, duties.c.death_missing).where(
-        duties.c.ledger_id == ctx.ledger, duties.c.died_at.is_not(None), duties.c.death_missing.is_not(None)
+        duties.c.ledger_id == ctx.ledger,
+        duties.c.died_at.is_not(None),
+        duties.c.died_at <= ctx.at,
+        duties.c.death_missing.is_not(None),
     )
     if ctx.persons is not None:
         query = query.where(duties.c.person_id.in_(list(ctx.persons)))
@@ -424,13 +442,18 @@ def check_capacity(ctx: Context) -> Iterable[Finding]:
 
 
 def check_mixing(ctx: Context) -> Iterable[Finding]:
-    """R21: untried and convicted in one cell."""
+    """R21: untried and convicted in one cell, unless housed so with a recorded justification.
+
+    A person an officer placed against the rule with a reason (``override_reason``) is the
+    recorded justification: only people housed without one count towards the mix.
+    """
     query = (
         select(episodes.c.cell_id, func.count(func.distinct(episodes.c.legal_status)).label("kinds"))
         .where(
             episodes.c.ledger_id == ctx.ledger,
             episodes.c.status == Status.IN_CELL.value,
             episodes.c.legal_status.in_(["untried", "convicted"]),
+            episodes.c.placement_override.is_(None),
         )
         .group_by(episodes.c.cell_id)
         .having(func.count(func.distinct(episodes.c.legal_status)) > 1)
@@ -478,7 +501,7 @@ def check_group_cases(ctx: Context) -> Iterable[Finding]:
     for row in ctx.conn.execute(query):
         lacks = [
             w
-            for w, missing in (("an individual hearing record", row.hearings == 0), ("counsel", row.counsel is None))
+            for w, missing in (("individual hearing record", row.hearings == 0), ("counsel", row.counsel is None))
             if missing
         ]
         yield Finding(

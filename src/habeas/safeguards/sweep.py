@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+import orjson
 from sqlalchemy import Connection, Engine, select
 
 from habeas.domain.alerts import AlertRaised, AlertResolved
@@ -64,6 +65,7 @@ def reconcile(
     *,
     persons: Sequence[str] | None = None,
     cell_ids: Sequence[str] | None = None,
+    unit_ids: Sequence[str] | None = None,
 ) -> SweepResult:
     """Raise what is new, resolve what no longer holds (within the scope that was checked)."""
     result = SweepResult(at, Counter(f.rule for f in findings))
@@ -72,12 +74,14 @@ def reconcile(
         alerts.c.ledger_id == ledger, alerts.c.resolved_at.is_(None), alerts.c.rule.in_(sorted(SWEPT_RULES | {"R13"}))
     )
     open_alerts = {}
+    refs_of: dict[tuple[str, str], set[str]] = {}
     for row in work.conn.execute(query):
-        if row.rule == "R13" and '"count' in row.refs:  # raised by a roll call: closed by a person, not the sweep
+        if row.rule == "R13" and '"count:' in row.refs:  # raised by a roll call: a person closes it, not the sweep
             continue
         open_alerts[(row.rule, row.subject)] = row.alert_id
+        refs_of[(row.rule, row.subject)] = set(orjson.loads(row.refs))
     scoped = persons is not None or cell_ids is not None
-    in_scope = set(persons or ()) | set(cell_ids or ())
+    in_scope = set(persons or ()) | set(cell_ids or ()) | set(unit_ids or ())
     for key in sorted(current.keys() - open_alerts.keys()):
         f = current[key]
         rule = BY_ID[f.rule]
@@ -96,7 +100,9 @@ def reconcile(
         )
         result.raised += 1
     for key in sorted(open_alerts.keys() - current.keys()):
-        if scoped and key[1] not in in_scope:
+        # A scoped check (after a command) covers alerts about its people, cells and units, and
+        # those whose refs name them (an order, a case, a sentence of a person it touched).
+        if scoped and key[1] not in in_scope and not refs_of[key] & in_scope:
             continue  # not checked this time
         work.add(
             "alert.resolved",

@@ -53,9 +53,7 @@ def parse_request(model: type[M], data: Any) -> M:
     except (TypeError, orjson.JSONEncodeError) as error:
         raise InvalidInput.one("request", f"is not JSON-like data: {error}") from None
     except ValidationError as error:
-        raise InvalidInput(
-            [Problem(".".join(str(p) for p in e["loc"]) or "request", e["msg"]) for e in error.errors()]
-        ) from None
+        raise InvalidInput(_named(error)) from None
 
 
 @dataclass(frozen=True)
@@ -476,7 +474,11 @@ class RegisterService:
             if event_type in FORBIDDEN_BY:
                 refuse_contrary_orders(work, person_id, FORBIDDEN_BY[event_type], VERBS_FOR_ORDERS[event_type])
             event_id = self.new_id()
-            work.add(event_type, build(episode), at, event_id)
+            try:
+                payload = build(episode)
+            except ValidationError as error:  # R14, R15: the facts a transfer or release must state
+                raise InvalidInput(_named(error)) from None
+            work.add(event_type, payload, at, event_id)
             self._execute_orders(work, person_id, event_type, str(event_id), at)
 
     def _execute_orders(self, work: Work, person_id: str, event_type: str, event_id: str, at: datetime) -> None:
@@ -505,6 +507,8 @@ class RegisterService:
             )
 
     def depart(self, actor: str, person_id: str, at: datetime, **details: Any) -> None:
+        if not isinstance(details.get("expected_return"), datetime):
+            raise InvalidInput.one("expected_return", "R13: an external movement needs an expected return")
         if details["expected_return"] <= at:
             raise InvalidInput.one("expected_return", "must be after the departure")
         self._transition(
@@ -533,18 +537,17 @@ class RegisterService:
                 self._place(work, [(person_id, previous)], at, "returned", None)
 
     def start_transit(self, actor: str, person_id: str, at: datetime, **details: Any) -> None:
+        if not isinstance(details.get("deadline"), datetime):
+            raise InvalidInput.one("deadline", "R14: a transfer needs the deadline by which arrival is confirmed")
         if details["deadline"] <= at:
             raise InvalidInput.one("deadline", "must be after the departure")
         with self._work(actor) as work:
             refuse_contrary_orders(work, person_id, ("no_transfer",), "a transfer to another facility")
-            state.facility(work.conn, self.ledger_id, details["destination_facility_id"])
             episode = state.require_open_episode(work.conn, self.ledger_id, person_id)
+            payload = build_payload(c.TransitStarted, episode_id=episode.episode_id, person_id=person_id, **details)
+            state.facility(work.conn, self.ledger_id, payload.destination_facility_id)
             c.check_transition(episode, "custody.transit_started", at)
-            work.add(
-                "custody.transit_started",
-                c.TransitStarted(episode_id=episode.episode_id, person_id=person_id, **details),
-                at,
-            )
+            work.add("custody.transit_started", payload, at)
 
     def arrive(self, actor: str, person_id: str, facility_id: str, received_by: str, at: datetime) -> None:
         self._transition(
@@ -584,6 +587,23 @@ class RegisterService:
             lambda e: c.CustodyDied(episode_id=e.episode_id, person_id=person_id, **details),
         )
 
+    def complete_death_record(self, actor: str, person_id: str, at: datetime, **details: Any) -> None:
+        """Add what a death record lacked (R12): cause, notices, destination of remains."""
+        with self._work(actor) as work:
+            row = work.conn.execute(
+                select(episodes.c.episode_id).where(
+                    episodes.c.ledger_id == self.ledger_id,
+                    episodes.c.person_id == person_id,
+                    episodes.c.status == c.Status.DECEASED.value,
+                )
+            ).first()
+            if row is None:
+                raise Conflict("person_id", f"no death is recorded for {person_id}")
+            payload = build_payload(c.DeathReportCompleted, episode_id=row.episode_id, person_id=person_id, **details)
+            if not any(v is not None for k, v in payload.model_dump().items() if k not in ("episode_id", "person_id")):
+                raise InvalidInput.one("details", "give at least one fact the death record lacked")
+            work.add("death.report_completed", payload, at)
+
     # --- roll call -----------------------------------------------------------------------------
 
     def record_count(self, actor: str, unit_id: str, present: Sequence[str], at: datetime) -> CountRecorded:
@@ -612,7 +632,7 @@ class RegisterService:
                         severity="critical",
                         subject=person,
                         message=f"{person} is on the register in unit {unit_id} but was not seen at the count",
-                        refs=(count_id,),
+                        refs=(f"count:{count_id}",),
                     ),
                     at,
                 )
@@ -625,7 +645,7 @@ class RegisterService:
                         severity="critical",
                         subject=person,
                         message=f"{person} was present at the count in unit {unit_id} but is not on its register",
-                        refs=(count_id,),
+                        refs=(f"count:{count_id}",),
                     ),
                     at,
                 )
@@ -648,6 +668,18 @@ class RegisterService:
 
 
 # --- helpers -------------------------------------------------------------------------------------
+
+
+def _named(error: ValidationError) -> list[Problem]:
+    return [Problem(".".join(str(p) for p in e["loc"]) or "request", e["msg"]) for e in error.errors()]
+
+
+def build_payload(model: type[M], **fields: Any) -> M:
+    """A payload from keyword facts, refusing with the missing or bad fields named (never a bare error)."""
+    try:
+        return model(**fields)
+    except ValidationError as error:
+        raise InvalidInput(_named(error)) from None
 
 
 # R26: which active orders forbid an event, and which an event carries out.

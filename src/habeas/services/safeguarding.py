@@ -14,6 +14,8 @@ from habeas.safeguards.catalogue import BY_ID
 from habeas.safeguards.sweep import NAMESPACE, find, reconcile
 from habeas.services.unit_of_work import Work
 from habeas.store.law_tables import orders
+from habeas.store.register_tables import cells as cell_table
+from habeas.store.register_tables import stays
 
 
 def after_command(work: Work) -> None:
@@ -30,9 +32,36 @@ def after_command(work: Work) -> None:
     backdated(work)
     if not persons and not cells:
         return
+    ledger = work.ledger.ledger_id
+    cells |= cells_left(work, persons)
+    unit_ids = sorted(
+        set(
+            work.conn.execute(
+                select(cell_table.c.unit_id).where(
+                    cell_table.c.ledger_id == ledger, cell_table.c.cell_id.in_(sorted(cells))
+                )
+            ).scalars()
+        )
+    )
     at = work.recorded_at
-    findings = find(work.conn, work.ledger.ledger_id, at, persons=sorted(persons), cell_ids=sorted(cells))
-    reconcile(work, work.ledger.ledger_id, at, findings, persons=sorted(persons), cell_ids=sorted(cells))
+    findings = find(work.conn, ledger, at, persons=sorted(persons), cell_ids=sorted(cells))
+    reconcile(work, ledger, at, findings, persons=sorted(persons), cell_ids=sorted(cells), unit_ids=unit_ids)
+
+
+def cells_left(work: Work, persons: set[str]) -> set[str]:
+    """Cells the command's people were in until now (a release or a transfer names none)."""
+    if not persons:
+        return set()
+    times = sorted({e.occurred_at for e in work.stored})
+    rows = work.conn.execute(
+        select(stays.c.cell_id).where(
+            stays.c.ledger_id == work.ledger.ledger_id,
+            stays.c.person_id.in_(sorted(persons)),
+            stays.c.cell_id.is_not(None),
+            stays.c.valid_to.in_(times),
+        )
+    )
+    return {str(cell) for cell in rows.scalars()}
 
 
 # R23: an entry recorded this long after it happened is flagged for review (a policy choice:

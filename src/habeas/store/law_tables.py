@@ -50,6 +50,7 @@ duties = Table(
     Column("family_after_move_at", UtcInstant, nullable=True),
     Column("died_at", UtcInstant, nullable=True),  # R12
     Column("death_missing", Text, nullable=True),  # what the death record still lacks, comma-separated
+    Column("death_record", Text, nullable=True),  # JSON: the death's facts so far (died + completions)
 )  # fmt: skip
 Index("ix_duties_person", duties.c.ledger_id, duties.c.person_id)
 

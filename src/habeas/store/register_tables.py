@@ -36,6 +36,7 @@ facilities = Table(
     Column("declared_capacity", Integer, nullable=False),
     Column("jurisdiction", String(64), nullable=False),
     Column("place", String(200), nullable=False),
+    Column("country", String(8), nullable=True),
 )  # fmt: skip
 
 units = Table(
@@ -97,6 +98,7 @@ episodes = Table(
     Column("cell_id", String(64), nullable=True),
     Column("unit_id", String(64), nullable=True),
     Column("place", String(200), nullable=True),  # where, when outside a cell of this facility
+    Column("placement_override", Text, nullable=True),  # why an officer housed them against a rule (R21)
     Column("expected_by", UtcInstant, nullable=True),  # return or arrival deadline (R13)
     Column("since", UtcInstant, nullable=False),
     Column("last_event_at", UtcInstant, nullable=False),
