@@ -26,6 +26,7 @@ def check_correction(
     payload: dict[str, Any],
     fields: dict[str, Any],
     neighbours: tuple[datetime | None, datetime | None],
+    recorded_at: datetime | None = None,
 ) -> None:
     if not fields:
         raise InvalidInput.one("corrected_fields", "name at least one field to correct")
@@ -53,6 +54,8 @@ def check_correction(
                 "corrected_fields.occurred_at", "must be a UTC time like 2025-03-15T22:04:00.000000Z"
             ) from None
         fields["occurred_at"] = format_instant(new)
+        if recorded_at is not None and new > recorded_at:
+            raise InvalidInput.one("corrected_fields.occurred_at", "is after now: a correction records what happened")
         before, after = neighbours
         if (before is not None and new < before) or (after is not None and new > after):
             raise Conflict(

@@ -207,7 +207,7 @@ def _stored_hash(conn: Connection, ledger_id: str, seq: int) -> bytes:
 
 
 def default_workers() -> int:
-    """Processes ``habeas verify`` uses: one per core (the scan is CPU-bound hashing)."""
+    """Processes ``habeas verify --workers`` offers by default: one per core (the scan is CPU-bound)."""
     return max(1, min(8, os.cpu_count() or 1))
 
 

@@ -179,6 +179,13 @@ def _admitted(conn: Connection, ledger: str, items: list[Item]) -> None:
         )
         opened.append(_stay(ledger, event, p, Status.ADMITTED, p["facility_id"]))
     conn.execute(insert(episodes), rows)
+    # A readmission ends the stay "released" (or "transferred") the person was left in.
+    conn.execute(
+        update(stays)
+        .where(stays.c.ledger_id == ledger, stays.c.person_id == bindparam("pid"), stays.c.valid_to.is_(None))
+        .values(valid_to=bindparam("t")),
+        [{"pid": r["person_id"], "t": r["admitted_at"]} for r in rows],
+    )
     conn.execute(insert(stays), opened)
     _count(conn, ledger, Counter((p["facility_id"], Status.ADMITTED.value) for _, p in items))
 
@@ -436,9 +443,21 @@ def _corrected(conn: Connection, ledger: str, items: list[Item]) -> None:
             values = {k: v for k, v in fields.items() if k in CORRECTABLE_PERSON_FIELDS}
             if "birth_date" in values:
                 values["birth_date"] = _date(values["birth_date"])
-            merged = {**payload, **fields}
-            values["name_key"] = normalize_name(f"{merged['given_names']} {merged['family_names']}")
             person = payload["person_id"]
+            # Merge into the record as it stands now: an earlier correction is not undone by this one.
+            now = conn.execute(
+                select(people.c.given_names, people.c.family_names, people.c.birth_date, people.c.aliases).where(
+                    people.c.ledger_id == ledger, people.c.person_id == person
+                )
+            ).one()
+            current = {
+                "given_names": now.given_names,
+                "family_names": now.family_names,
+                "birth_date": now.birth_date.isoformat() if now.birth_date else None,
+                "aliases": orjson.loads(now.aliases),
+            }
+            merged = {**payload, **current, **fields}
+            values["name_key"] = normalize_name(f"{merged['given_names']} {merged['family_names']}")
             conn.execute(
                 update(people).where(people.c.ledger_id == ledger, people.c.person_id == person).values(values)
             )
@@ -458,7 +477,15 @@ def _corrected(conn: Connection, ledger: str, items: list[Item]) -> None:
 def _move_in_time(conn: Connection, ledger: str, original: StoredEvent, payload: dict[str, Any], new: Any) -> None:
     """A custody event happened at another time than recorded: move its stay boundaries."""
     person = payload["person_id"]
-    old = original.occurred_at
+    # Where the event stands now (an earlier correction may have moved it already).
+    old = (
+        conn.execute(
+            select(stays.c.valid_from).where(
+                stays.c.ledger_id == ledger, stays.c.person_id == person, stays.c.seq == original.seq
+            )
+        ).scalar()
+        or original.occurred_at
+    )
     conn.execute(
         update(stays)
         .where(stays.c.ledger_id == ledger, stays.c.person_id == person, stays.c.valid_to == old)

@@ -21,6 +21,7 @@ from sqlalchemy import Connection, Engine, select
 
 from habeas.domain.alerts import AlertRaised, AlertResolved
 from habeas.domain.policy import Policy
+from habeas.ledger.log import read_head
 from habeas.ledger.timefmt import format_instant
 from habeas.policy.loader import load_policy
 from habeas.safeguards.catalogue import BY_ID
@@ -82,10 +83,14 @@ def reconcile(
         refs_of[(row.rule, row.subject)] = set(orjson.loads(row.refs))
     scoped = persons is not None or cell_ids is not None
     in_scope = set(persons or ()) | set(cell_ids or ()) | set(unit_ids or ())
+    base = read_head(work.conn, ledger).size + len(work.pending)
     for key in sorted(current.keys() - open_alerts.keys()):
         f = current[key]
         rule = BY_ID[f.rule]
-        alert_id = str(uuid.uuid5(NAMESPACE, f"{ledger}/{f.rule}/{f.subject}/{format_instant(at)}"))
+        # Unique even when the same breach recurs at the same instant after being resolved.
+        alert_id = str(
+            uuid.uuid5(NAMESPACE, f"{ledger}/{f.rule}/{f.subject}/{format_instant(at)}/{base + result.raised}")
+        )
         work.add(
             "alert.raised",
             AlertRaised(

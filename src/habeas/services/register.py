@@ -8,10 +8,11 @@ the rule, and changes nothing.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any, TypeVar
 from uuid import UUID, uuid4
 
@@ -243,6 +244,15 @@ class RegisterService:
             person_id = str(self.new_id())
             person_ids.append(person_id)
             new_people.append(PersonRegistered(person_id=person_id, **r.identity.model_dump()))
+        dead = conn.execute(
+            select(episodes.c.person_id).where(
+                episodes.c.ledger_id == ledger,
+                episodes.c.person_id.in_([p for p in person_ids]),
+                episodes.c.status == c.Status.DECEASED.value,
+            )
+        ).first()
+        if dead is not None:
+            raise Conflict("person_id", f"{dead.person_id} is recorded as deceased: a death is corrected, not admitted")
         held = state.open_episodes(conn, ledger, person_ids)
         if held:
             pid, ep = next(iter(held.items()))
@@ -374,7 +384,11 @@ class RegisterService:
     ) -> None:
         conn, ledger = work.conn, self.ledger_id
         held = state.open_episodes(conn, ledger, [p for p, _ in placements])
-        cells = state.housing_cells(conn, ledger, cell_ids={cid for _, cid in placements})
+        cells = state.housing_cells(conn, ledger, cell_ids={cid for _, cid in placements}, today=at.date())
+        cell_facility = {
+            str(r["cell_id"]): str(r["facility_id"])
+            for r in state.cell_rows(conn, ledger, cell_ids={cid for _, cid in placements})
+        }
         profiles = self._profiles(work, [p for p, _ in placements])
         for person_id, cell_id in placements:
             episode = held.get(person_id) or state.require_open_episode(conn, ledger, person_id)
@@ -382,6 +396,11 @@ class RegisterService:
             cell = cells.get(cell_id)
             if cell is None:
                 raise NotFound("cell", cell_id)
+            if cell_facility[cell_id] != episode.facility_id:
+                raise Conflict(
+                    "cell_id",
+                    f"cell {cell_id} is in {cell_facility[cell_id]}; {person_id} is held at {episode.facility_id}",
+                )
             if episode.cell_id == cell_id:
                 raise Conflict("cell_id", f"{person_id} is already in cell {cell_id}")
             broken = check_placement(profiles[person_id], cell, self.housing_policy)
@@ -454,7 +473,7 @@ class RegisterService:
                 )
             work = Work(conn, None, actor, self.clock())  # type: ignore[arg-type]
             profiles = self._profiles(work, person_ids)
-            cells = state.housing_cells(conn, self.ledger_id, facility_id)
+            cells = state.housing_cells(conn, self.ledger_id, facility_id, today=work.recorded_at.date())
         missing = [p for p in person_ids if p not in profiles]
         if missing:
             raise Conflict("person_ids", f"not held here: {', '.join(missing[:5])}")
@@ -526,7 +545,7 @@ class RegisterService:
         with self._work(actor) as work:
             episode = state.require_open_episode(work.conn, self.ledger_id, person_id)
             c.check_transition(episode, "custody.returned", at)
-            previous = cell_id or _last_cell(work, self.ledger_id, person_id)
+            previous = cell_id or _last_cell(work, self.ledger_id, person_id, episode)
             work.add(
                 "custody.returned",
                 c.CustodyReturned(episode_id=episode.episode_id, person_id=person_id, received_by=received_by),
@@ -550,6 +569,16 @@ class RegisterService:
             work.add("custody.transit_started", payload, at)
 
     def arrive(self, actor: str, person_id: str, facility_id: str, received_by: str, at: datetime) -> None:
+        with self.engine.connect() as conn:
+            state.facility(conn, self.ledger_id, facility_id)
+            episode = state.require_open_episode(conn, self.ledger_id, person_id)
+            destination = conn.execute(
+                select(episodes.c.place).where(
+                    episodes.c.ledger_id == self.ledger_id, episodes.c.episode_id == episode.episode_id
+                )
+            ).scalar()
+        if episode.status == c.Status.IN_TRANSIT and destination != facility_id:
+            raise Conflict("facility_id", f"{person_id} is in transit to {destination}, not to {facility_id}")
         self._transition(
             actor,
             "custody.transit_arrived",
@@ -661,7 +690,7 @@ class RegisterService:
             except NotFound:
                 raise NotFound("event", event_id) from None
             neighbours = _neighbour_times(work, self.ledger_id, original)
-            check_correction(original.type, original.payload, fields, neighbours)
+            check_correction(original.type, original.payload, fields, neighbours, work.recorded_at)
             work.add(
                 "event.corrected", {"corrects_event_id": event_id, "reason": reason, "corrected_fields": fields}, at
             )
@@ -727,19 +756,24 @@ def _without_occupant(cell: Any, person_id: str) -> Any:
     return replace(cell, occupants=tuple(o for o in cell.occupants if o.person_id != person_id))
 
 
-def _is_minor(birth: date | None, today: date) -> bool:
-    if birth is None:
-        return False
-    return (today.year - birth.year - ((today.month, today.day) < (birth.month, birth.day))) < 18
+_is_minor = state.is_minor
 
 
-def _last_cell(work: Work, ledger: str, person_id: str) -> str | None:
-    return work.conn.execute(
-        select(stays.c.cell_id)
-        .where(stays.c.ledger_id == ledger, stays.c.person_id == person_id, stays.c.cell_id.is_not(None))
-        .order_by(stays.c.valid_from.desc())
-        .limit(1)
-    ).scalar()
+def _last_cell(work: Work, ledger: str, person_id: str, episode: c.Episode) -> str | None:
+    """The cell the person left for this outing (None if they left from intake or another facility)."""
+    rows = work.conn.execute(
+        select(stays.c.cell_id, stays.c.facility_id, stays.c.status)
+        .where(stays.c.ledger_id == ledger, stays.c.person_id == person_id, stays.c.episode_id == episode.episode_id)
+        .order_by(stays.c.valid_from.desc(), stays.c.seq.desc())
+        .limit(3)
+    ).all()
+    # rows[0] is the stay the return just closed or the outing itself; find the outing, then what preceded it
+    for current, before in itertools.pairwise(rows):
+        if current.status == c.Status.OUT.value:
+            if before.status == c.Status.IN_CELL.value and before.facility_id == episode.facility_id:
+                return str(before.cell_id)
+            return None
+    return None
 
 
 def _neighbour_times(work: Work, ledger: str, original: StoredEvent) -> tuple[datetime | None, datetime | None]:

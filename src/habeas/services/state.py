@@ -98,10 +98,22 @@ def cell_rows(
     return [dict(r._mapping) for r in conn.execute(query.order_by(cells.c.cell_id))]
 
 
+def is_minor(birth: date | None, today: date) -> bool:
+    """MR 11(d): under 18 on ``today`` (unknown birth dates are treated as adults, and flagged elsewhere)."""
+    if birth is None:
+        return False
+    return (today.year - birth.year - ((today.month, today.day) < (birth.month, birth.day))) < 18
+
+
 def housing_cells(
-    conn: Connection, ledger: str, facility_id: str | None = None, cell_ids: Iterable[str] | None = None
+    conn: Connection,
+    ledger: str,
+    facility_id: str | None = None,
+    cell_ids: Iterable[str] | None = None,
+    *,
+    today: date,
 ) -> dict[str, Cell]:
-    """Cells with the separation profile of everyone in them now, as the assigner needs them."""
+    """Cells with the separation profile of everyone in them on ``today``, as the assigner needs them."""
     rows = cell_rows(conn, ledger, facility_id, cell_ids)
     ids = [str(r["cell_id"]) for r in rows]
     occupants: dict[str, list[Occupant]] = {i: [] for i in ids}
@@ -123,7 +135,9 @@ def housing_cells(
         query = query.where(episodes.c.cell_id.in_(ids))
     for r in conn.execute(query):
         if r.cell_id in occupants:
-            occupants[r.cell_id].append(Occupant(r.person_id, r.sex, r.legal_status, False, r.group_affiliation))
+            occupants[r.cell_id].append(
+                Occupant(r.person_id, r.sex, r.legal_status, is_minor(r.birth_date, today), r.group_affiliation)
+            )
     return {
         str(r["cell_id"]): Cell(
             str(r["cell_id"]),
@@ -181,9 +195,10 @@ def known_people(conn: Connection, ledger: str, probe: Iterable[str]) -> list[Kn
 def bookings_this_year(conn: Connection, ledger: str, facility_id: str, prefix: str) -> int:
     return int(
         conn.execute(
+            # every booking ever issued with this prefix, wherever that person is now (a transit
+            # moves the episode to another facility but its booking number stays taken)
             select(func.count()).where(
                 episodes.c.ledger_id == ledger,
-                episodes.c.facility_id == facility_id,
                 episodes.c.booking_number.like(f"{prefix}%"),
             )
         ).scalar_one()
