@@ -222,17 +222,22 @@ def check_legal_basis(ctx: Context) -> Iterable[Finding]:
         or_(instruments.c.expires_at.is_(None), instruments.c.expires_at > ctx.at),
     )
     query = select(episodes.c.person_id, episodes.c.episode_id).where(ctx.held(), not_(in_force))
-    for row in ctx.conn.execute(query):
-        last = ctx.conn.execute(
-            select(instruments.c.reference, instruments.c.expires_at, instruments.c.ended_at)
-            .where(instruments.c.ledger_id == ctx.ledger, instruments.c.episode_id == row.episode_id)
-            .order_by(func.coalesce(instruments.c.ended_at, instruments.c.expires_at).desc())
-            .limit(1)
-        ).first()
-        detail = ""
-        if last is not None:
-            when = last.ended_at or last.expires_at
-            detail = f"; the last, {last.reference}, lapsed {format_instant(when)}" if when else ""
+    found = ctx.conn.execute(query).all()
+    # The instrument that lapsed last, for every episode found, in batches (not one query each).
+    last: dict[str, tuple[datetime, str]] = {}
+    ids = [row.episode_id for row in found]
+    for start in range(0, len(ids), 900):
+        rows = ctx.conn.execute(
+            select(instruments.c.episode_id, instruments.c.reference, instruments.c.expires_at, instruments.c.ended_at)
+            .where(instruments.c.ledger_id == ctx.ledger, instruments.c.episode_id.in_(ids[start : start + 900]))
+        )
+        for r in rows:
+            when = r.ended_at or r.expires_at
+            if when is not None and (r.episode_id not in last or when > last[r.episode_id][0]):
+                last[r.episode_id] = (when, r.reference)
+    for row in found:
+        lapsed = last.get(row.episode_id)
+        detail = f"; the last, {lapsed[1]}, lapsed {format_instant(lapsed[0])}" if lapsed else ""
         yield Finding("R6", row.person_id, f"held with no legal basis in force{detail}", (row.episode_id,))
 
 
