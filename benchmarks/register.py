@@ -75,7 +75,10 @@ What is measured, per backend (wall clock, ``time.perf_counter``):
 3. **Where was X at T**: ``queries.where_at`` for ``--lookups`` (default 1,000) random
    people of the 1,000,000 at random instants from a week before their admission to now
    (so some answers are "not yet in custody"), each timed alone; median and p99, target
-   under 2 ms.  Every answer is checked against the history the fill generated.  Also
+   under 2 ms.  The same lookups run three times: the figures are the first round's, and
+   the p99 of each lookup's best round is shown beside them, to tell the query's own tail
+   from the machine's (a busy, shared 2-CPU machine preempts a call for a time slice).
+   Every answer is checked against the history the fill generated.  Also
    reported at 40,000 (the service-built facility), checked against admission times.
 4. **Housing assignment**: ``habeas.domain.housing.propose`` (pure) for a 2,000-person
    intake into the 256 cells, empty (the first night, Feb 2023) and holding 12,114
@@ -155,6 +158,10 @@ HEADCOUNT_TARGET_MS = {"facility": 10.0, "register": 100.0}  # headcount and occ
 WHERE_AT_TARGET_MS = 2.0
 PROPOSE_TARGET_S = 1.0
 SYNCHRONOUS = {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}
+# where_at asks the same questions this many times; the figure is the first round, and the
+# per-lookup best of all rounds shows what is left once the machine's own noise (a shared,
+# busy 2-CPU machine preempts a 0.3 ms call now and then for a whole time slice) is taken out.
+LOOKUP_ROUNDS = 3
 
 BUILD_BATCH = 500  # people per admit_many when building the 40,000-person facility through the service
 INTAKE_ACTOR = "officer:intake-07"
@@ -434,7 +441,9 @@ class IntakeFigure:
 
 @dataclass
 class Lookups:
-    seconds: list[float] = field(default_factory=list)
+    seconds: list[float] = field(default_factory=list)  # the first round: the figure
+    best: list[float] = field(default_factory=list)  # per lookup, the fastest of all rounds
+    rounds: int = 0
     not_yet: int = 0  # answers "not yet in custody then"
     wrong: int = 0  # answers that disagree with the history the data was built from
 
@@ -444,6 +453,8 @@ class Lookups:
             "median_ms": ms(statistics.median(self.seconds)),
             "p99_ms": ms(quantile(self.seconds, 0.99)),
             "max_ms": ms(max(self.seconds)),
+            f"median_best_of_{self.rounds}_ms": ms(statistics.median(self.best)),
+            f"p99_best_of_{self.rounds}_ms": ms(quantile(self.best, 0.99)),
             "not_yet_in_custody": self.not_yet,
             "wrong_answers": self.wrong,
         }
@@ -503,6 +514,9 @@ class BackendResult:
             lookups = scales["register"]["where_at"]
             targets["where_at_median"] = lookups["median_ms"] < WHERE_AT_TARGET_MS
             targets["where_at_p99"] = lookups["p99_ms"] < WHERE_AT_TARGET_MS
+            targets[f"where_at_p99_best_of_{LOOKUP_ROUNDS}"] = (
+                lookups[f"p99_best_of_{LOOKUP_ROUNDS}_ms"] < WHERE_AT_TARGET_MS
+            )
             targets["where_at_correct"] = lookups["wrong_answers"] == 0
         return {"settings": self.settings, "intake": intake, **scales, "targets_met": targets}
 
@@ -771,19 +785,25 @@ class Bench:
         for s in samples:
             earliest = s.admitted_at - timedelta(days=7)
             asks.append((s, earliest + (end - earliest) * rng.random()))
-        result = Lookups()
+        result = Lookups(rounds=LOOKUP_ROUNDS)
         engine = self.engine
         where_at = queries.where_at
-        gc.collect()
-        for s, at in asks:
-            start = time.perf_counter()
-            with engine.connect() as conn:
-                found = where_at(conn, ledger_id, s.person_id, at)
-            result.seconds.append(time.perf_counter() - start)
-            if found is None:
-                result.not_yet += 1
-            if not s.agrees(found, at):
-                result.wrong += 1
+        for round_ in range(LOOKUP_ROUNDS):
+            gc.collect()
+            seconds = []
+            for s, at in asks:
+                start = time.perf_counter()
+                with engine.connect() as conn:
+                    found = where_at(conn, ledger_id, s.person_id, at)
+                seconds.append(time.perf_counter() - start)
+                if round_ == 0:
+                    result.not_yet += found is None
+                    result.wrong += not s.agrees(found, at)
+            if round_ == 0:
+                result.seconds = seconds
+                result.best = list(seconds)
+            else:
+                result.best = [min(a, b) for a, b in zip(result.best, seconds, strict=True)]
         return result
 
     def samples_from_db(self, ledger_id: str, count: int) -> list[Sample]:
@@ -1192,7 +1212,12 @@ def render(
                 check(data["headcount_ms"], limit),
                 check(data["occupancy_ms"], limit),
                 check(lookups["median_ms"], WHERE_AT_TARGET_MS) if lookups else "",
-                check(lookups["p99_ms"], WHERE_AT_TARGET_MS) if lookups else "",
+                (
+                    f"{check(lookups['p99_ms'], WHERE_AT_TARGET_MS)} "
+                    f"(best of {LOOKUP_ROUNDS}: {lookups[f'p99_best_of_{LOOKUP_ROUNDS}_ms']:.2f})"
+                )
+                if lookups
+                else "",
                 f"{lookups['not_yet_in_custody']} / {lookups['wrong_answers']}" if lookups else "",
             )
     console.print(scales)

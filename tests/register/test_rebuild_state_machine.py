@@ -5,7 +5,9 @@ batches, new and returning people), placements and moves (into closed, full and
 separated cells too), court and hospital trips, transits between two facilities,
 releases, transfers out, deaths, classification with rival groups, roll calls with
 people missing and people extra, cells closed and reopened, the housing assigner,
-and corrections of identity fields and of the time custody events happened.
+and corrections of identity fields and of the time custody events happened; now and
+then it falls behind, so events are recorded hours after they happen (the safeguards
+run at the recording instant and add their alerts to each command).
 
 It keeps its own model of who is where and when, and after every step checks the
 register against it (architecture invariant 4: one status and place per person per
@@ -13,11 +15,11 @@ instant; cell occupancy; headcounts).  Every refusal must change nothing.  Now a
 then, and at the end of every run, the projections are dropped and rebuilt from the
 ledger and must come back identical, and the ledger must verify.
 
-``KNOWN_BUGS`` lists defects in src/ this machine found; each has a minimal
-reproduction below, marked xfail(strict=True).  While a bug is listed the machine
-steers around it (see each use); when it is fixed its reproduction passes, strict
-xfail turns that into a failure, and the entry should be deleted so the machine
-covers that path again.
+``KNOWN_BUGS`` lists defects in src/ this machine found that are still open; each has a
+minimal reproduction at the end of this file, marked xfail(strict=True).  While a bug is
+listed the machine steers around it (see each use); when it is fixed its reproduction
+passes, strict xfail turns that into a failure, and the entry should be deleted so the
+machine covers that path again.  The reproductions of bugs already fixed stay as tests.
 """
 
 from __future__ import annotations
@@ -965,9 +967,10 @@ def test_a_scripted_tour_of_the_machine_covers_every_command(sqlite_databases: A
         lambda: m.end_custody(who=who(0), how="release", dt=10),  # released already
         lambda: m.end_custody(who=who(1), how="transfer", dt=10),
         lambda: m.end_custody(who=who(2), how="death", dt=10),
-        lambda: m.admit(rows=[("again", "M", "untried", 0)], facility=FAC2, dt=10),
-        lambda: m.admit(rows=[("new", "F", "civil", 0), ("new", "F", "civil", 0)], facility=FAC2, dt=10),
-        lambda: m.place_many(a=who(7), b=who(8), cells=(0, 0), dt=10),  # both into one cell: fine
+        lambda: m.admit(rows=[("again", "M", "untried", 0)], facility=FAC2, dt=10),  # person 0 again
+        lambda: m.admit(rows=[("again", "M", "untried", 1)], facility=FAC2, dt=10),  # 2 died: refused
+        lambda: m.admit(rows=[("new", "F", "civil", 0), ("new", "F", "civil", 0)], facility=FAC2, dt=10),  # 6, 7
+        lambda: m.place_many(a=who(6), b=who(7), cells=(0, 0), dt=10),  # both into one cell: fine
         lambda: m.fall_behind(hours=30),  # recorded a day late: the court trip is overdue when recorded
         lambda: m.depart(who=who(7), purpose="court", dt=1),
         lambda: m.return_to_cell(who=who(7), explicit=False, cell=0, dt=1),
