@@ -856,6 +856,10 @@ def drive(open_engine: Callable[[], tuple[Engine, Callable[[], None]]], examples
             max_examples=examples,
             stateful_step_count=steps,
             deadline=None,
+            # The suite must give the same answer every run; explore new seeds on demand with
+            # HYPOTHESIS_PROFILE or by editing this (a random seed once found a failure on PostgreSQL
+            # that did not reproduce: see the closing note of issue #3).
+            derandomize=True,
             suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
         ),
     )
