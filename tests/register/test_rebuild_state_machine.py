@@ -66,9 +66,6 @@ from tests.conftest import at
 from tests.register.support import admission, identity, service, small_facility
 
 KNOWN_BUGS = {
-    "neighbour-ties": "the window a time correction must stay in comes from the person's stays ordered by valid_from "
-    "alone: two events at one instant come back in whatever order the database likes (on PostgreSQL, a sorted "
-    "sequential scan: physical order), so a correction inside the window is refused, or one outside it accepted",
     "stay-ends": "a time correction moves every stay of the person that ended at the old time (not only the one the "
     "corrected event closed), and episodes.since with it: with two events at one instant, Whereabouts.until is wrong",
 }
@@ -1148,7 +1145,6 @@ def test_bug_a_time_correction_moves_every_stay_that_ended_at_that_time(register
 
 
 @pytest.mark.postgres
-@pytest.mark.xfail(strict=True, reason=KNOWN_BUGS["neighbour-ties"])
 def test_bug_two_events_at_one_instant_are_ordered_by_chance(postgres_engine: Engine, ledger_id: str) -> None:
     # The plan PostgreSQL picks for small tables: a sequential scan, then a sort on valid_from alone.
     options = "-c enable_indexscan=off -c enable_bitmapscan=off -c enable_indexonlyscan=off"

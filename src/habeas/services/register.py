@@ -784,7 +784,7 @@ def _neighbour_times(work: Work, ledger: str, original: StoredEvent) -> tuple[da
     rows = work.conn.execute(
         select(stays.c.valid_from, stays.c.seq)
         .where(stays.c.ledger_id == ledger, stays.c.person_id == person)
-        .order_by(stays.c.valid_from)
+        .order_by(stays.c.valid_from, stays.c.seq)  # ties: the order they were recorded
     ).all()
     times = [r.valid_from for r in rows]
     seqs = [r.seq for r in rows]
