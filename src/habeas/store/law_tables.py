@@ -4,16 +4,11 @@ from __future__ import annotations
 
 from sqlalchemy import BigInteger, Boolean, Column, Date, Index, Integer, String, Table, Text
 
-from habeas.store.tables import metadata
+from habeas.store.tables import ledger_key, metadata
 from habeas.store.types import UtcInstant
 
-
-def _ledger() -> Column[str]:
-    return Column("ledger_id", String(64), primary_key=True)
-
-
 instruments = Table(
-    "instruments", metadata, _ledger(),
+    "instruments", metadata, ledger_key(),
     Column("instrument_id", String(64), primary_key=True),
     Column("episode_id", String(64), nullable=False),
     Column("person_id", String(64), nullable=False),
@@ -31,7 +26,7 @@ Index("ix_instruments_episode", instruments.c.ledger_id, instruments.c.episode_i
 
 # The clocks the safeguards read, one row per episode: when each duty was done (NULL: not yet).
 duties = Table(
-    "duties", metadata, _ledger(),
+    "duties", metadata, ledger_key(),
     Column("episode_id", String(64), primary_key=True),
     Column("person_id", String(64), nullable=False),
     Column("admitted_at", UtcInstant, nullable=False),
@@ -55,7 +50,7 @@ duties = Table(
 Index("ix_duties_person", duties.c.ledger_id, duties.c.person_id)
 
 orders = Table(
-    "orders", metadata, _ledger(),
+    "orders", metadata, ledger_key(),
     Column("order_id", String(64), primary_key=True),
     Column("person_id", String(64), nullable=False),
     Column("kind", String(20), nullable=False),
@@ -71,7 +66,7 @@ orders = Table(
 Index("ix_orders_person", orders.c.ledger_id, orders.c.person_id, orders.c.status)
 
 cases = Table(
-    "cases", metadata, _ledger(),
+    "cases", metadata, ledger_key(),
     Column("case_id", String(64), primary_key=True),
     Column("court", String(200), nullable=False),
     Column("reference", String(200), nullable=False),
@@ -80,7 +75,7 @@ cases = Table(
 )  # fmt: skip
 
 defendants = Table(
-    "defendants", metadata, _ledger(),
+    "defendants", metadata, ledger_key(),
     Column("case_id", String(64), primary_key=True),
     Column("person_id", String(64), primary_key=True),
     Column("counsel", String(200), nullable=True),
@@ -90,7 +85,7 @@ defendants = Table(
 Index("ix_defendants_person", defendants.c.ledger_id, defendants.c.person_id)
 
 sentences = Table(
-    "sentences", metadata, _ledger(),
+    "sentences", metadata, ledger_key(),
     Column("sentence_id", String(64), primary_key=True),
     Column("person_id", String(64), nullable=False),
     Column("case_id", String(64), nullable=False),

@@ -20,16 +20,11 @@ from sqlalchemy import (
     Text,
 )
 
-from habeas.store.tables import metadata
+from habeas.store.tables import ledger_key, metadata
 from habeas.store.types import UtcInstant
 
-
-def _ledger() -> Column[str]:
-    return Column("ledger_id", String(64), primary_key=True)
-
-
 facilities = Table(
-    "facilities", metadata, _ledger(),
+    "facilities", metadata, ledger_key(),
     Column("facility_id", String(64), primary_key=True),
     Column("name", String(200), nullable=False),
     Column("responsible_authority", String(200), nullable=False),
@@ -40,7 +35,7 @@ facilities = Table(
 )  # fmt: skip
 
 units = Table(
-    "units", metadata, _ledger(),
+    "units", metadata, ledger_key(),
     Column("unit_id", String(64), primary_key=True),
     Column("facility_id", String(64), nullable=False),
     Column("name", String(200), nullable=False),
@@ -49,7 +44,7 @@ units = Table(
 )  # fmt: skip
 
 cells = Table(
-    "cells", metadata, _ledger(),
+    "cells", metadata, ledger_key(),
     Column("cell_id", String(64), primary_key=True),
     Column("facility_id", String(64), nullable=False),
     Column("unit_id", String(64), nullable=False),
@@ -63,7 +58,7 @@ cells = Table(
 Index("ix_cells_unit", cells.c.ledger_id, cells.c.unit_id)
 
 people = Table(
-    "people", metadata, _ledger(),
+    "people", metadata, ledger_key(),
     Column("person_id", String(64), primary_key=True),
     Column("given_names", String(200), nullable=False),
     Column("family_names", String(200), nullable=False),
@@ -82,13 +77,13 @@ Index("ix_people_birth", people.c.ledger_id, people.c.birth_date)
 Index("ix_people_name", people.c.ledger_id, people.c.name_key)
 
 person_documents = Table(
-    "person_documents", metadata, _ledger(),
+    "person_documents", metadata, ledger_key(),
     Column("doc_key", String(300), primary_key=True),  # KIND:ISSUER:NUMBER, normalized
     Column("person_id", String(64), nullable=False),
 )  # fmt: skip
 
 episodes = Table(
-    "episodes", metadata, _ledger(),
+    "episodes", metadata, ledger_key(),
     Column("episode_id", String(64), primary_key=True),
     Column("person_id", String(64), nullable=False),
     Column("facility_id", String(64), nullable=False),
@@ -119,7 +114,7 @@ Index("ix_episodes_admitted", episodes.c.ledger_id, episodes.c.facility_id, epis
 # Where each person was, as intervals of valid time [valid_from, valid_to): the answer to
 # "where was X at T" and "who was in cell C at T".  ``recorded_seq`` says when we learned it.
 stays = Table(
-    "stays", metadata, _ledger(),
+    "stays", metadata, ledger_key(),
     Column("person_id", String(64), primary_key=True),
     Column("valid_from", UtcInstant, primary_key=True),
     Column("seq", BigInteger, primary_key=True, autoincrement=False),
@@ -137,28 +132,28 @@ Index("ix_stays_cell", stays.c.ledger_id, stays.c.cell_id, stays.c.valid_from)
 # Blocking keys for the duplicate check (domain.identity.blocking_keys): intake looks up
 # its probe keys here instead of comparing against every person ever registered.
 person_keys = Table(
-    "person_keys", metadata, _ledger(),
+    "person_keys", metadata, ledger_key(),
     Column("key", String(300), primary_key=True),
     Column("person_id", String(64), primary_key=True),
 )  # fmt: skip
 
 # Which events concern which person: the person's timeline, and what a correction replays.
 person_events = Table(
-    "person_events", metadata, _ledger(),
+    "person_events", metadata, ledger_key(),
     Column("person_id", String(64), primary_key=True),
     Column("seq", BigInteger, primary_key=True, autoincrement=False),
 )  # fmt: skip
 
 # Stock by facility and status, kept as counters so a headcount never scans people.
 population = Table(
-    "population", metadata, _ledger(),
+    "population", metadata, ledger_key(),
     Column("facility_id", String(64), primary_key=True),
     Column("status", String(20), primary_key=True),
     Column("count", BigInteger, nullable=False),
 )  # fmt: skip
 
 roll_calls = Table(
-    "roll_calls", metadata, _ledger(),
+    "roll_calls", metadata, ledger_key(),
     Column("count_id", String(64), primary_key=True),
     Column("facility_id", String(64), nullable=False),
     Column("unit_id", String(64), nullable=False),
@@ -171,7 +166,7 @@ roll_calls = Table(
 )  # fmt: skip
 
 alerts = Table(
-    "alerts", metadata, _ledger(),
+    "alerts", metadata, ledger_key(),
     Column("alert_id", String(64), primary_key=True),
     Column("rule", String(16), nullable=False),
     Column("severity", String(10), nullable=False),
