@@ -2,8 +2,8 @@
 
 Run::
 
-    uv run python benchmarks/register.py                       # both backends, full sizes (several minutes each)
-    uv run python benchmarks/register.py --quick               # both backends, about a minute
+    uv run python benchmarks/register.py                       # both backends, full sizes (20-40 min each)
+    uv run python benchmarks/register.py --quick               # both backends, small sizes (~4 min)
     uv run python benchmarks/register.py --backend sqlite      # one backend
     uv run python benchmarks/register.py --quick --profile     # + cProfile of one intake batch
     uv run python benchmarks/register.py --quick --no-safeguards   # the service without its after-command checks
@@ -27,8 +27,8 @@ What is measured, per backend (wall clock, ``time.perf_counter``):
    cells above the space standard, R11: a referral, ...).  The night is recorded as it
    happens: everyone arrives over the eight hours before the run, so no 24-hour duty is
    overdue and nothing is backdated (recording a night two days late raises R7, R8 and
-   R10 for every person, and the service slows down with every open alert: see the
-   report).
+   R10 for every person, and every later command slows down: the safeguards read every
+   open alert of the ledger on every command).
    Two variants, each in a ledger of its own:
 
    * *exam each*: ``RegisterService.examine`` once per person, as the service offers it
@@ -40,7 +40,10 @@ What is measured, per backend (wall clock, ``time.perf_counter``):
    Every command runs the service's safeguards before it commits
    (``RegisterService.safeguards``, ``services.safeguarding.after_command``: the sweep's
    checks for the people and cells the command touched); ``--no-safeguards`` switches
-   them off everywhere to show what they cost.
+   them off everywhere to show what they cost.  With the safeguards as they are, the
+   per-person examinations dominate the run time (full: ~25 min on SQLite, ~10 min on
+   PostgreSQL; quick: ~1.5 min each); without them a quick run takes under a minute per
+   backend.
 
    *Raw*: after each service batch, the events it stored are read back from the
    ``events`` table (type, schema version, payload, occurred_at, actor) and appended
@@ -85,7 +88,7 @@ What is measured, per backend (wall clock, ``time.perf_counter``):
    (the reported population of Aug 2023, themselves placed by ``propose``); men,
    untried 88% / convicted 12%, recorded in MS-13, Barrio 18 Sureños, Barrio 18
    Revolucionarios (rival to each other in the policy) or no group.  Median of
-   ``--propose-runs``; target under 1 s.  Then every assignment is replayed into its cell
+   5 runs (quick 3); target under 1 s.  Then every assignment is replayed into its cell
    through ``check_placement`` (the domain's own hard-rule check: bed, service, MR 11
    separation, rival groups); the count of rules broken must be 0.
 
@@ -1255,7 +1258,7 @@ def render(
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
-    parser.add_argument("--quick", action="store_true", help="small sizes: both backends in about a minute")
+    parser.add_argument("--quick", action="store_true", help="small sizes (~4 min for both backends)")
     parser.add_argument("--intake", type=int, default=None, help="people per intake variant (10,000; quick 2,000)")
     parser.add_argument(
         "--facility-build", choices=("service", "direct"), default=None,

@@ -203,7 +203,8 @@ class RegisterService:
         for i, r in enumerate(requests, start=offset):
             where = f"rows[{i}]." if many else ""
             try:
-                facilities.setdefault(r.facility_id, state.facility(conn, ledger, r.facility_id))
+                if r.facility_id not in facilities:  # once per facility, not once per row
+                    facilities[r.facility_id] = state.facility(conn, ledger, r.facility_id)
             except NotFound:
                 problems.append(Problem(f"{where}facility_id", f"no facility {r.facility_id!r}"))
             problems.extend(Problem(f"{where}{p.field}", p.rule) for p in admission_rules(r, work.recorded_at))
