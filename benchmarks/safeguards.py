@@ -60,7 +60,13 @@ PostgreSQL), in the shapes the projection handlers (``habeas.projections``) writ
 Building a million people through events would take far longer, and the sweep reads only
 projections.  The tables the sweep does not read (stays, population, person_events, person_keys,
 person_documents) are left empty.  The fill is timed apart from the sweep, and ``ANALYZE`` runs
-after it (untimed), as after any bulk load.
+after it (untimed), as after any bulk load.  That includes what the projections compute for the
+sweep (migration 0004): ``duties.held_in`` (the facility holding the episode, NULL once closed),
+the R6 summary of each episode's instruments (``basis_until``, ``basis_issued``), the R3 deadline
+stored at admission for whoever no judge's instrument has reached (``admin_deadline``), and on each
+provisional detention order its start of detention and the R5 limit as the law stood when it was
+issued (``detained_from``, ``limit_deadline``), each computed by the same functions
+(``projections.law.stored_deadline`` / ``stored_limit``) from the same policy.
 
 To show the shortcut is representative, a smaller register (``--compare-size``, default 20,000;
 quick 5,000) is built from the **same plan** twice in one database: once through the real write
@@ -135,7 +141,7 @@ from habeas.domain.identity import normalize_name
 from habeas.ledger.log import create_ledger, read_head
 from habeas.ledger.timefmt import format_instant
 from habeas.policy.loader import load_policy
-from habeas.projections.law import calculate, death_missing
+from habeas.projections.law import calculate, death_missing, stored_deadline, stored_limit
 from habeas.safeguards import checks as checks_module
 from habeas.safeguards.checks import SWEEP_CHECKS, Context, Finding, facilities_policies
 from habeas.safeguards.sweep import find, sweep
@@ -605,13 +611,14 @@ EPISODE_COLUMNS = (
     "detaining_authority", "ordering_authority", "custodian_of_record", "legal_basis", "closed_at", "admitted_seq",
 )  # fmt: skip
 DUTY_COLUMNS = (
-    "ledger_id", "episode_id", "person_id", "admitted_at", "arrested_at", "foreign_national", "judicial_at",
+    "ledger_id", "episode_id", "person_id", "held_in", "admitted_at", "arrested_at", "foreign_national", "judicial_at",
     "appearance_at", "rights_at", "family_at", "family_delay_until", "consular_at", "examined_at", "injury_at",
-    "referred_at", "moved_at", "family_after_move_at", "died_at", "death_missing", "death_record",
+    "referred_at", "moved_at", "family_after_move_at", "died_at", "death_missing", "death_record", "admin_deadline",
+    "basis_until", "basis_issued",
 )  # fmt: skip
 INSTRUMENT_COLUMNS = (
     "ledger_id", "instrument_id", "episode_id", "person_id", "kind", "reference", "issued_by", "issued_at", "article",
-    "expires_at", "offence_class", "scope", "ended_at",
+    "expires_at", "offence_class", "scope", "ended_at", "detained_from", "limit_deadline",
 )  # fmt: skip
 ORDER_COLUMNS = (
     "ledger_id", "order_id", "person_id", "kind", "court", "court_state", "reference", "issued_at", "deadline",
@@ -629,6 +636,7 @@ CHARGES = orjson.dumps(
 FLUSH_EVERY = 20_000  # people
 BULK_TABLES = (people, episodes, duties, instruments, orders, defendants, sentences, cells)
 JUDICIAL = law.JUDICIAL_KINDS
+HELD_STATUSES = frozenset(s.value for s in c.HELD)
 
 
 class DirectFill:
@@ -644,6 +652,7 @@ class DirectFill:
         self.t: Callable[[datetime | None], Any] = _sqlite_instant if sqlite else _same
         self.day: Callable[[date], Any] = date.isoformat if sqlite else _same
         self.seq = 0
+        self.policy = load_policy("slv")  # every facility of the plan is Salvadoran
         self.names: dict[tuple[str, str], str] = {}
         self.calculations: dict[tuple[int, date], Any] = {}
         self.tables: dict[str, tuple[Any, tuple[str, ...], list[tuple[Any, ...]]]] = {
@@ -740,18 +749,31 @@ class DirectFill:
             "Fiscalía General de la República", AUTHORITY, _basis_json(basis), t(state["closed_at"]), self.seq,
         ))  # fmt: skip
         instrument_rows = self.tables["instruments"][2]
+        # The admission's basis is never a provisional detention order here (the plan's bases are arrest
+        # records and sentences), so it carries no start of detention nor stored limit (R5).
         instrument_rows.append((
             ledger, basis["instrument_id"], p.eid, p.pid, basis["kind"], basis["reference"], basis["issued_by"],
-            t(basis["issued_at"]), basis["article"], t(basis["expires_at"]), None, None, None,
+            t(basis["issued_at"]), basis["article"], t(basis["expires_at"]), None, None, None, None, None,
         ))  # fmt: skip
         judicial = basis["issued_at"] if basis["kind"] in JUDICIAL else None
+        # R6: the instruments' summary (none is ended here): the latest expiry, NULL if one has none.
+        expiries = [basis["expires_at"]]
+        issued = [basis["issued_at"]]
         if p.pdo is not None:
             o = p.pdo
+            # R5: as projections.law stores it when the order is recorded (at its issue, in the plan).
+            limit = stored_limit(self.policy, o["offence_class"], o["scope"], p.arrested, o["issued_at"])
             instrument_rows.append((
                 ledger, o["instrument_id"], p.eid, p.pid, o["kind"], o["reference"], o["issued_by"],
                 t(o["issued_at"]), o["article"], t(o["expires_at"]), o["offence_class"], o["scope"], None,
+                t(p.arrested), limit,
             ))  # fmt: skip
             judicial = judicial or o["issued_at"]
+            expiries.append(o["expires_at"])
+            issued.append(o["issued_at"])
+        basis_until = None if None in expiries else max(expiries)
+        # R3: stored at admission, dropped once a judge's instrument is recorded (projections.law).
+        admin = stored_deadline(self.policy, p.arrested) if judicial is None else None
         # injury_at: the first injury or indicator not yet referred; a referral clears it (projections.law).
         injury = p.admitted if p.injured else None
         examined = referred = None
@@ -770,11 +792,12 @@ class DirectFill:
             moved = p.leave[4]
         # Telling the family of the new place also fulfils the duty after admission, if still open.
         family = p.family_at or p.family_after_move_at
+        held_in = state["facility_id"] if state["status"] in HELD_STATUSES else None
         self.tables["duties"][2].append((
-            ledger, p.eid, p.pid, t(p.admitted), t(p.arrested), p.nationality != "SLV", t(judicial),
+            ledger, p.eid, p.pid, held_in, t(p.admitted), t(p.arrested), p.nationality != "SLV", t(judicial),
             t(p.hearing_at), t(p.rights_at), t(family), t(p.family_delay[1] if p.family_delay else None),
             t(p.consular_at), t(examined), t(injury), t(referred), t(moved), t(p.family_after_move_at), t(died),
-            missing, record,
+            missing, record, admin, t(basis_until), t(max(issued)),
         ))  # fmt: skip
         if p.order is not None:
             o = p.order

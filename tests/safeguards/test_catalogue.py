@@ -36,7 +36,7 @@ STANDARDS_TABLE = {
     "R25": "critical", "R26": "critical / refuse", "R27": "high", "R28": "medium", "R29": "info", "R30": "high",
     "R31": "high",
 }  # fmt: skip
-NOT_YET = frozenset({"R22", "R24", "R27", "R30", "R31"})
+NOT_YET = frozenset({"R22", "R24", "R30", "R31"})
 SEVERITIES = frozenset({"critical", "high", "medium", "info"})
 STANDARDS_MD = Path(__file__).resolve().parents[3] / "shared" / "docs" / "standards.md"
 MICRO = timedelta(microseconds=1)

@@ -2,19 +2,33 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import dataclasses
+import hashlib
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime
 from typing import Any
 
 import orjson
 from sqlalchemy import Connection, bindparam, insert, select, update
 
+from habeas.domain.custody import TRANSITIONS
 from habeas.domain.law import JUDICIAL_KINDS
+from habeas.domain.policy import Policy
 from habeas.domain.sentencing import Calculation, CountSentence, CustodyCredit, Term, compute, rules_from_policy
+from habeas.errors import HabeasError
 from habeas.ledger.envelope import StoredEvent
 from habeas.ledger.timefmt import format_instant, parse_instant
 from habeas.policy.loader import load_policy
-from habeas.store.law_tables import cases, defendants, duties, instruments, orders, sentences
+from habeas.store.law_tables import (
+    basis_summary,
+    cases,
+    defendants,
+    duties,
+    held_in,
+    instruments,
+    orders,
+    sentences,
+)
 from habeas.store.register_tables import episodes, facilities, people
 
 Item = tuple[StoredEvent, dict[str, Any]]
@@ -40,19 +54,153 @@ def _instrument_row(ledger: str, p: dict[str, Any], episode_id: str, person_id: 
         "offence_class": p.get("offence_class"),
         "scope": p.get("scope"),
         "ended_at": None,
+        "detained_from": None,
+        "limit_deadline": None,
     }
+
+
+# --- deadlines computed once and stored (R3, R5) --------------------------------------------------------------
+# A deadline is a function of the start of detention and of the law (the jurisdiction's dated policy), so it is
+# computed when the fact is recorded and stored with the key of the law it was computed under.  The sweep reuses
+# it only while the facility's policy has that key (a renewal added to the policy file, a transfer to another
+# jurisdiction, or a policy given for a test changes the key) and, for R5, while the instant checked lies in the
+# window where the extensions in force do not change; otherwise it computes the deadline again from the policy.
+
+PD_KIND = "provisional_detention_order"
+_LAW_KEYS: dict[int, tuple[Policy, str]] = {}
+
+
+def law_key(policy: Policy) -> str:
+    """Which law a stored deadline was computed under: the jurisdiction and a digest of its whole policy."""
+    known = _LAW_KEYS.get(id(policy))
+    if known is not None and known[0] is policy:
+        return known[1]
+    digest = hashlib.sha256(orjson.dumps(_canonical(policy), option=orjson.OPT_SORT_KEYS)).hexdigest()
+    key = f"{policy.code}:{digest[:20]}"
+    _LAW_KEYS[id(policy)] = (policy, key)  # policies are immutable and few: keep each one alive with its key
+    return key
+
+
+def _canonical(value: Any) -> Any:
+    """A policy as plain JSON values, the same in every process (sets sorted: no hash-seed order)."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _canonical(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, Mapping):
+        return {str(k): _canonical(v) for k, v in value.items()}
+    if isinstance(value, (set, frozenset)):
+        return sorted((_canonical(v) for v in value), key=repr)
+    if isinstance(value, (list, tuple)):
+        return [_canonical(v) for v in value]
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    return repr(value)  # datetimes, durations, decimals, zones: their repr is exact and stable
+
+
+def stored_deadline(policy: Policy, arrested_at: datetime) -> str | None:
+    """R3: the administrative-detention deadline from this arrest (Cn. 13(2), Cn. 29), as stored in duties."""
+    try:
+        deadline = policy.administrative_deadline(arrested_at)
+    except HabeasError:  # the sweep meets the same problem and reports it; recording is not the place
+        return None
+    return orjson.dumps(
+        {"law": law_key(policy), "due": format_instant(deadline.due), "basis": deadline.basis,
+         "refs": list(deadline.instruments)}
+    ).decode()  # fmt: skip
+
+
+def limit_klass(offence_class: str | None) -> str:
+    """The CPP 8 class an order counts under (an order naming none counts as serious: the longer limit)."""
+    return offence_class or "serious"
+
+
+def limit_scopes(scope: str | None) -> tuple[str, ...]:
+    return (scope,) if scope else ()
+
+
+def limit_window(
+    policy: Policy, klass: str, scopes: Iterable[str], at: datetime
+) -> tuple[datetime | None, datetime | None]:
+    """The instants around ``at`` between which no extension covering the case enters into or leaves force."""
+    case_scopes = frozenset(scopes)
+    bounds = sorted(
+        {
+            b
+            for e in policy.extensions
+            if e.applies_to == "provisional_detention" and e.covers(klass, case_scopes)
+            for b in (e.in_force_from, e.in_force_to)
+            if b is not None
+        }
+    )
+    start = max((b for b in bounds if b <= at), default=None)
+    end = min((b for b in bounds if b > at), default=None)
+    return start, end
+
+
+def stored_limit(
+    policy: Policy, offence_class: str | None, scope: str | None, detained_from: datetime, at: datetime
+) -> str | None:
+    """R5: the provisional-detention limit as the law stands at ``at`` (CPP 8), as stored on the order.
+
+    Stored only when no extension lengthens it: an extended limit's explanation names the instant it was
+    evaluated at, so the sweep computes those (few breach an extension) each time."""
+    klass, scopes = limit_klass(offence_class), limit_scopes(scope)
+    try:
+        deadline = policy.provisional_detention_limit(klass, detained_from, at, scopes)
+    except HabeasError:
+        return None
+    if deadline.instruments:
+        return None
+    start, end = limit_window(policy, klass, scopes, at)
+    return orjson.dumps(
+        {"law": law_key(policy), "due": format_instant(deadline.due), "basis": deadline.basis,
+         "from": format_instant(start) if start else None, "to": format_instant(end) if end else None}
+    ).decode()  # fmt: skip
+
+
+def _jurisdictions(conn: Connection, ledger: str, episode_ids: Iterable[str]) -> dict[str, tuple[datetime, str]]:
+    """Each episode's arrest and the jurisdiction of the facility holding it."""
+    rows = conn.execute(
+        select(duties.c.episode_id, duties.c.arrested_at, facilities.c.jurisdiction)
+        .join(episodes, (episodes.c.ledger_id == duties.c.ledger_id) & (episodes.c.episode_id == duties.c.episode_id))
+        .join(
+            facilities,
+            (facilities.c.ledger_id == episodes.c.ledger_id) & (facilities.c.facility_id == episodes.c.facility_id),
+        )
+        .where(duties.c.ledger_id == ledger, duties.c.episode_id.in_(sorted(set(episode_ids))))
+    )
+    return {r.episode_id: (r.arrested_at, r.jurisdiction) for r in rows}
+
+
+def _policy(code: str) -> Policy | None:
+    try:
+        return load_policy(code)
+    except HabeasError:
+        return None
+
+
+def _summarize_basis(conn: Connection, ledger: str, episode_ids: Iterable[str]) -> None:
+    """R6: recompute duties.basis_until / basis_issued of these episodes from their instruments."""
+    ids = sorted(set(episode_ids))
+    if ids:
+        until, issued = basis_summary(duties.c.ledger_id, duties.c.episode_id)
+        conn.execute(
+            update(duties)
+            .where(duties.c.ledger_id == ledger, duties.c.episode_id.in_(ids))
+            .values(basis_until=until, basis_issued=issued)
+        )
 
 
 def _admitted(conn: Connection, ledger: str, items: list[Item]) -> None:
     """Each admission brings its first instrument and opens the episode's duty clocks."""
-    countries = {  # R9: the country whose nationals are not foreign here (None: unknown, nobody flagged)
-        r.facility_id: r.country or (r.jurisdiction.upper() if len(r.jurisdiction) == 3 else None)
-        for r in conn.execute(
-            select(facilities.c.facility_id, facilities.c.jurisdiction, facilities.c.country).where(
-                facilities.c.ledger_id == ledger
-            )
+    countries = {}  # R9: the country whose nationals are not foreign here (None: unknown, nobody flagged)
+    jurisdictions = {}
+    for r in conn.execute(
+        select(facilities.c.facility_id, facilities.c.jurisdiction, facilities.c.country).where(
+            facilities.c.ledger_id == ledger
         )
-    }
+    ):
+        countries[r.facility_id] = r.country or (r.jurisdiction.upper() if len(r.jurisdiction) == 3 else None)
+        jurisdictions[r.facility_id] = r.jurisdiction
     nationalities = {
         r.person_id: orjson.loads(r.nationalities)
         for r in conn.execute(
@@ -64,7 +212,17 @@ def _admitted(conn: Connection, ledger: str, items: list[Item]) -> None:
     rows, clocks = [], []
     for event, p in items:
         basis = p["legal_basis"]
-        rows.append(_instrument_row(ledger, basis, p["episode_id"], p["person_id"]))
+        row = _instrument_row(ledger, basis, p["episode_id"], p["person_id"])
+        rows.append(row)
+        arrested = parse_instant(p["arrested_at"])
+        judicial = basis["kind"] in JUDICIAL_KINDS
+        policy = _policy(jurisdictions.get(p["facility_id"], ""))
+        if basis["kind"] == PD_KIND:
+            row["detained_from"] = arrested
+            if policy is not None:
+                row["limit_deadline"] = stored_limit(
+                    policy, row["offence_class"], row["scope"], arrested, event.occurred_at
+                )
         country = countries.get(p["facility_id"])
         injured = bool(p.get("injuries_observed")) or bool(p.get("ill_treatment_complaint"))
         clocks.append(
@@ -72,11 +230,12 @@ def _admitted(conn: Connection, ledger: str, items: list[Item]) -> None:
                 "ledger_id": ledger,
                 "episode_id": p["episode_id"],
                 "person_id": p["person_id"],
+                "held_in": p["facility_id"],
                 "admitted_at": event.occurred_at,
-                "arrested_at": parse_instant(p["arrested_at"]),
+                "arrested_at": arrested,
                 "foreign_national": country is not None
                 and country not in {n.upper() for n in nationalities.get(p["person_id"], [])},
-                "judicial_at": parse_instant(basis["issued_at"]) if basis["kind"] in JUDICIAL_KINDS else None,
+                "judicial_at": row["issued_at"] if judicial else None,
                 "appearance_at": None,
                 "rights_at": None,
                 "family_at": None,
@@ -89,6 +248,11 @@ def _admitted(conn: Connection, ledger: str, items: list[Item]) -> None:
                 "family_after_move_at": None,
                 "died_at": None,
                 "death_missing": None,
+                # R3 runs until a judge's instrument: a judicial basis at admission leaves nothing to store
+                "admin_deadline": None if judicial or policy is None else stored_deadline(policy, arrested),
+                # R6: the admission's instrument is the episode's only one
+                "basis_until": row["expires_at"],
+                "basis_issued": row["issued_at"],
             }
         )
     conn.execute(insert(instruments), rows)
@@ -172,13 +336,30 @@ def death_missing(p: dict[str, Any]) -> list[str]:
 
 
 def _instrument(conn: Connection, ledger: str, items: list[Item]) -> None:
-    conn.execute(insert(instruments), [_instrument_row(ledger, p, p["episode_id"], p["person_id"]) for _, p in items])
-    _set_first(
-        conn,
-        ledger,
-        "judicial_at",
-        [(p["episode_id"], parse_instant(p["issued_at"])) for _, p in items if p["kind"] in JUDICIAL_KINDS],
-    )
+    rows = [_instrument_row(ledger, p, p["episode_id"], p["person_id"]) for _, p in items]
+    orders_ = [(e, row) for (e, _), row in zip(items, rows, strict=True) if row["kind"] == PD_KIND]
+    if orders_:
+        held = _jurisdictions(conn, ledger, (row["episode_id"] for _, row in orders_))
+        for e, row in orders_:
+            if row["episode_id"] not in held:
+                continue
+            arrested, code = held[row["episode_id"]]
+            row["detained_from"] = arrested
+            policy = _policy(code)
+            if policy is not None:
+                row["limit_deadline"] = stored_limit(
+                    policy, row["offence_class"], row["scope"], arrested, e.occurred_at
+                )
+    conn.execute(insert(instruments), rows)
+    judged = [(p["episode_id"], parse_instant(p["issued_at"])) for _, p in items if p["kind"] in JUDICIAL_KINDS]
+    _set_first(conn, ledger, "judicial_at", judged)
+    if judged:  # a judge's instrument stops the administrative clock (R3): its stored deadline is done with
+        conn.execute(
+            update(duties)
+            .where(duties.c.ledger_id == ledger, duties.c.episode_id.in_(sorted({e for e, _ in judged})))
+            .values(admin_deadline=None)
+        )
+    _summarize_basis(conn, ledger, (p["episode_id"] for _, p in items))
 
 
 def _instrument_ended(conn: Connection, ledger: str, items: list[Item]) -> None:
@@ -188,6 +369,12 @@ def _instrument_ended(conn: Connection, ledger: str, items: list[Item]) -> None:
         .values(ended_at=bindparam("t")),
         [{"iid": p["instrument_id"], "t": e.occurred_at} for e, p in items],
     )
+    ended = conn.execute(
+        select(instruments.c.episode_id).where(
+            instruments.c.ledger_id == ledger, instruments.c.instrument_id.in_([p["instrument_id"] for _, p in items])
+        )
+    ).scalars()
+    _summarize_basis(conn, ledger, ended)
 
 
 def _notified(conn: Connection, ledger: str, items: list[Item]) -> None:
@@ -390,6 +577,29 @@ def calculate(p: dict[str, Any], jurisdiction: str) -> Calculation:
     )
 
 
+def _held(conn: Connection, ledger: str, items: list[Item]) -> None:
+    """Any status change: copy whether the episode is still held, and where, into duties.held_in.
+
+    Runs after the register's handler for the same events (projections.fold), so it reads the episode
+    as that left it.  Registered for every transition of the status machine (TRANSITIONS), so a new
+    transition is followed without anyone remembering to tell the safeguards."""
+    ids = sorted({p["episode_id"] for _, p in items})
+    conn.execute(
+        update(duties)
+        .where(duties.c.ledger_id == ledger, duties.c.episode_id.in_(ids))
+        .values(held_in=held_in(duties.c.ledger_id, duties.c.episode_id))
+    )
+
+
+def _then_held(handler: Handler | None) -> Handler:
+    def handle(conn: Connection, ledger: str, items: list[Item]) -> None:
+        if handler is not None:
+            handler(conn, ledger, items)
+        _held(conn, ledger, items)
+
+    return handle
+
+
 HANDLERS: dict[str, Handler] = {
     "custody.admitted": _admitted,
     "medical.examined": _examined,
@@ -408,5 +618,20 @@ HANDLERS: dict[str, Handler] = {
     "order.lifted": _order_closed("lifted"),
     "sentence.recorded": _sentence,
 }
+for _type, (_, _to) in TRANSITIONS.items():
+    if _to is not None:  # a change of status (None: the event keeps it)
+        HANDLERS[_type] = _then_held(HANDLERS.get(_type))
 
-__all__ = ["HANDLERS", "calculate", "death_missing", "format_instant"]
+__all__ = [
+    "HANDLERS",
+    "PD_KIND",
+    "calculate",
+    "death_missing",
+    "format_instant",
+    "law_key",
+    "limit_klass",
+    "limit_scopes",
+    "limit_window",
+    "stored_deadline",
+    "stored_limit",
+]

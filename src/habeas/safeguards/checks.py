@@ -1,10 +1,18 @@
 """The sweep's checks: each reads the projections at an instant and returns its findings.
 
-Every check is a set-based query (a few indexed SELECTs, never a loop over people),
-so a sweep over a million people costs a handful of queries.  Time limits that depend
-on dated law (R3, R5) are monotone in the start of detention, so the law is turned
-into one threshold instant per jurisdiction by bisection and the query compares
-against it (see :func:`latest_breaching_start`).
+Every check is a set-based query that reads only the rows that can breach, through an index (see
+store.law_tables: one narrow index per duty clock), never every person: a window check (R7–R11) reads
+the episodes whose duty is not done, R4 those before a judge, R6 those whose instruments ran out, R5
+the orders whose detention began before a threshold.  Whether an episode is held, and where, is in
+``duties.held_in``, so the duty checks never join a candidate to its episode.  So a sweep over a
+million people costs a few queries and, in Python, only the findings themselves.
+
+Time limits that depend on dated law (R3, R5) are monotone in the start of detention, so the law is
+turned into one threshold instant per jurisdiction by bisection and the query compares against it (see
+:func:`latest_breaching_start`).  A finding's explanation needs the deadline itself: it was computed
+under the law when the fact was recorded and stored (projections.law.stored_deadline / stored_limit);
+it is reused only while the facility's policy is still the law it was computed under (and, for R5, the
+instant checked lies where the extensions in force are the same), else computed again from the policy.
 """
 
 from __future__ import annotations
@@ -16,12 +24,14 @@ from decimal import Decimal
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Select, and_, exists, func, not_, or_, select
+from sqlalchemy import Connection, Select, and_, exists, not_, or_, select
 
 from habeas.domain.custody import HELD, Status
 from habeas.domain.law import JUDICIAL_KINDS
-from habeas.domain.policy import Deadline, Policy
-from habeas.ledger.timefmt import format_instant
+from habeas.domain.policy import Deadline, Limit, Policy
+from habeas.ledger.timefmt import format_instant, parse_instant
+from habeas.projections.law import PD_KIND, law_key, limit_klass, limit_scopes
+from habeas.safeguards.transfer_checks import TRANSFER_CHECKS, TRANSFER_RULES
 from habeas.store.law_tables import cases, defendants, duties, instruments, orders, sentences
 from habeas.store.register_tables import cells, episodes, facilities, units
 
@@ -89,26 +99,77 @@ def latest_breaching_start(deadline: Callable[[datetime], Deadline], at: datetim
 EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
 
 
+# --- the shape every person check shares ------------------------------------------------------------------
+
+
+def _held_duties(ctx: Context, *columns: Any, facility_ids: Sequence[str] | None = None) -> Select[Any]:
+    """Duty rows of held episodes (in these facilities), for the context's people.
+
+    The query reads ``duties`` alone (the caller adds the indexed condition that picks the candidates):
+    ``held_in`` is the facility holding the episode, NULL once it is closed (projections.law keeps it in
+    step with every status change), so no candidate is joined to its episode.  People are restricted on
+    ``duties.person_id`` (indexed; always the episode's person).
+    """
+    query = select(*columns).where(duties.c.ledger_id == ctx.ledger)
+    if facility_ids is not None:
+        query = query.where(duties.c.held_in.in_(list(facility_ids)))
+    else:
+        query = query.where(duties.c.held_in.is_not(None))
+    if ctx.persons is not None:
+        query = query.where(duties.c.person_id.in_(list(ctx.persons)))
+    return query
+
+
+def _not_done_by(column: Any, ctx: Context) -> Any:
+    """A duty not yet done at the instant checked (done later counts as not done then).
+
+    Both branches are ranges of the column's index (NULL, and after the instant)."""
+    return or_(column.is_(None), column > ctx.at)
+
+
+def _stored(text: str | None, key: str) -> dict[str, Any] | None:
+    """A stored deadline (projections.law), if it was computed under the law ``key``."""
+    if not text:
+        return None
+    stored: dict[str, Any] = orjson.loads(text)
+    return stored if stored.get("law") == key else None
+
+
+# --- R3–R6: the custody clocks (Cn. 13, CPP 8) and the legal basis (F1) ------------------------------------
+
+
 def check_administrative_detention(ctx: Context) -> Iterable[Finding]:
     """R3: held without any judicial order or appearance beyond the administrative limit in force."""
     for policy, facility_ids in ctx.by_jurisdiction().values():
-        earliest = _earliest(ctx, duties.c.arrested_at, facility_ids)
-        if earliest is None:
+        key = law_key(policy)
+        threshold = latest_breaching_start(policy.administrative_deadline, ctx.at, EARLIEST)
+        if threshold < EARLIEST:
             continue
-        threshold = latest_breaching_start(policy.administrative_deadline, ctx.at, earliest)
-        query = _duty_rows(ctx, facility_ids).where(
+        query = _held_duties(
+            ctx,
+            duties.c.person_id,
+            duties.c.episode_id,
+            duties.c.arrested_at,
+            duties.c.admin_deadline,
+            facility_ids=facility_ids,
+        ).where(  # candidates: ix_duties_judicial (no judge's instrument by the instant checked)
             _not_done_by(duties.c.judicial_at, ctx),
             _not_done_by(duties.c.appearance_at, ctx),
             duties.c.arrested_at <= threshold,
         )
         for row in ctx.conn.execute(query):
-            deadline = policy.administrative_deadline(row.arrested_at)
+            stored = _stored(row.admin_deadline, key)
+            if stored is not None:
+                due, basis, refs = stored["due"], stored["basis"], tuple(stored["refs"])
+            else:  # computed under another law, or not stored (recorded before 0004, or judged later)
+                deadline = policy.administrative_deadline(row.arrested_at)
+                due, basis, refs = format_instant(deadline.due), deadline.basis, deadline.instruments
             yield Finding(
                 "R3",
                 row.person_id,
                 f"held {_hours(ctx.at - row.arrested_at)} since arrest at {format_instant(row.arrested_at)} "
-                f"with no judicial order; the limit ended {format_instant(deadline.due)} ({deadline.basis})",
-                (row.episode_id, *deadline.instruments),
+                f"with no judicial order; the limit ended {due} ({basis})",
+                (row.episode_id, *refs),
             )
 
 
@@ -116,19 +177,26 @@ def check_judicial_decision(ctx: Context) -> Iterable[Finding]:
     """R4: placed before a judge, no judicial decision within the limit (Cn. 13(3))."""
     for policy, facility_ids in ctx.by_jurisdiction().values():
         limit = policy.limits.judicial_decision
-        decided = exists().where(  # a judge's instrument issued at or after the appearance
-            instruments.c.ledger_id == duties.c.ledger_id,
-            instruments.c.episode_id == duties.c.episode_id,
-            instruments.c.kind.in_(sorted(JUDICIAL_KINDS)),
-            instruments.c.issued_at >= duties.c.appearance_at,
-            instruments.c.issued_at <= ctx.at,
-        )
-        query = _duty_rows(ctx, facility_ids).where(
+        # Candidates (ix_duties_appearance): before a judge since longer than the limit.  The first judge's
+        # instrument (judicial_at, in the same index) settles most of them without reading instruments:
+        # issued between the appearance and the instant checked, it is a decision.
+        decided_first = and_(duties.c.judicial_at >= duties.c.appearance_at, duties.c.judicial_at <= ctx.at)
+        query = _held_duties(
+            ctx, duties.c.person_id, duties.c.episode_id, duties.c.appearance_at, facility_ids=facility_ids
+        ).where(
             duties.c.appearance_at.is_not(None),
-            not_(decided),
             duties.c.appearance_at < _ago(ctx, limit.duration),
+            or_(duties.c.judicial_at.is_(None), not_(decided_first)),
         )
-        for row in ctx.conn.execute(query):
+        candidates = ctx.conn.execute(query).all()
+        # The rest: a judge's instrument issued at or after the appearance, by the instant checked.  Read for
+        # the candidates only, by episode (a correlated NOT EXISTS lets PostgreSQL hash every instrument).
+        decisions: dict[str, list[datetime]] = {}
+        for r in _instruments_of(ctx, [c.episode_id for c in candidates], kinds=sorted(JUDICIAL_KINDS)):
+            decisions.setdefault(r.episode_id, []).append(r.issued_at)
+        for row in candidates:
+            if any(row.appearance_at <= t <= ctx.at for t in decisions.get(row.episode_id, ())):
+                continue
             yield Finding(
                 "R4",
                 row.person_id,
@@ -138,28 +206,56 @@ def check_judicial_decision(ctx: Context) -> Iterable[Finding]:
             )
 
 
+def _instruments_of(ctx: Context, episode_ids: Sequence[str], kinds: Sequence[str] | None = None) -> Iterable[Any]:
+    """The instruments of these episodes, read by ix_instruments_episode in batches (one query per 900)."""
+    for start in range(0, len(episode_ids), 900):
+        query = select(
+            instruments.c.episode_id,
+            instruments.c.kind,
+            instruments.c.reference,
+            instruments.c.issued_at,
+            instruments.c.expires_at,
+            instruments.c.ended_at,
+        ).where(instruments.c.ledger_id == ctx.ledger, instruments.c.episode_id.in_(episode_ids[start : start + 900]))
+        if kinds is not None:
+            query = query.where(instruments.c.kind.in_(kinds))
+        yield from ctx.conn.execute(query)
+
+
+def _limit_groups(ctx: Context) -> list[tuple[str | None, str | None]]:
+    """The classes and scopes of the provisional detention orders on record (R5).
+
+    Found by seeking ix_instruments_limit once per distinct value (a skip scan), not by reading every order.
+    A group without orders costs one empty index range below, so NULL is always included."""
+    base = [instruments.c.ledger_id == ctx.ledger, instruments.c.kind == PD_KIND]
+    groups: list[tuple[str | None, str | None]] = []
+    for klass in [None, *_distinct(ctx, instruments.c.offence_class, base)]:
+        within = [*base, _same(instruments.c.offence_class, klass)]
+        groups += [(klass, scope) for scope in [None, *_distinct(ctx, instruments.c.scope, within)]]
+    return groups
+
+
+def _distinct(ctx: Context, column: Any, where: Sequence[Any]) -> list[str]:
+    """The distinct non-NULL values of an indexed column, one index seek each."""
+    values: list[str] = []
+    while True:
+        query = select(column).where(*where, column.is_not(None))
+        if values:
+            query = query.where(column > values[-1])
+        value = ctx.conn.execute(query.order_by(column).limit(1)).scalar()
+        if value is None:
+            return values
+        values.append(str(value))
+
+
 def check_provisional_detention(ctx: Context) -> Iterable[Finding]:
     """R5: provisional detention beyond its limit with no extension instrument in force."""
+    groups = _limit_groups(ctx)
     for policy, facility_ids in ctx.by_jurisdiction().values():
-        groups = ctx.conn.execute(
-            select(instruments.c.offence_class, instruments.c.scope)
-            .distinct()
-            .join(
-                episodes,
-                and_(
-                    episodes.c.ledger_id == instruments.c.ledger_id, episodes.c.episode_id == instruments.c.episode_id
-                ),
-            )
-            .where(
-                ctx.held(),
-                episodes.c.facility_id.in_(facility_ids),
-                instruments.c.kind == "provisional_detention_order",
-                instruments.c.ended_at.is_(None),
-            )
-        ).all()
+        key = law_key(policy)
+        facilities_here = set(facility_ids)
         for offence_class, scope in groups:
-            klass = offence_class or "serious"
-            scopes = (scope,) if scope else ()
+            klass, scopes = limit_klass(offence_class), limit_scopes(scope)
 
             def deadline(
                 start: datetime, klass: str = klass, scopes: tuple[str, ...] = scopes, policy: Policy = policy
@@ -167,45 +263,67 @@ def check_provisional_detention(ctx: Context) -> Iterable[Finding]:
                 return policy.provisional_detention_limit(klass, start, ctx.at, scopes)
 
             threshold = latest_breaching_start(deadline, ctx.at, EARLIEST.replace(year=1950))
-            query = (
-                select(
-                    episodes.c.person_id,
-                    episodes.c.episode_id,
-                    duties.c.arrested_at,
-                    instruments.c.instrument_id,
-                    instruments.c.reference,
-                )
-                .join(
-                    duties,
-                    and_(duties.c.ledger_id == episodes.c.ledger_id, duties.c.episode_id == episodes.c.episode_id),
-                )
-                .join(
-                    instruments,
-                    and_(
-                        instruments.c.ledger_id == episodes.c.ledger_id,
-                        instruments.c.episode_id == episodes.c.episode_id,
-                    ),
-                )
-                .where(
-                    ctx.held(),
-                    episodes.c.facility_id.in_(facility_ids),
-                    episodes.c.legal_status == "untried",
-                    instruments.c.kind == "provisional_detention_order",
-                    instruments.c.ended_at.is_(None),
-                    _same(instruments.c.offence_class, offence_class),
-                    _same(instruments.c.scope, scope),
-                    duties.c.arrested_at <= threshold,
-                )
+            if threshold < EARLIEST.replace(year=1950):
+                continue
+            query = select(
+                instruments.c.person_id,
+                instruments.c.episode_id,
+                instruments.c.detained_from,
+                instruments.c.instrument_id,
+                instruments.c.reference,
+                instruments.c.limit_deadline,
+            ).where(  # candidates: ix_instruments_limit (class, scope, detained before the threshold)
+                instruments.c.ledger_id == ctx.ledger,
+                instruments.c.kind == PD_KIND,
+                _same(instruments.c.offence_class, offence_class),
+                _same(instruments.c.scope, scope),
+                instruments.c.detained_from <= threshold,
+                instruments.c.ended_at.is_(None),
             )
-            for row in ctx.conn.execute(query):
-                due = deadline(row.arrested_at)
+            if ctx.persons is not None:
+                query = query.where(instruments.c.person_id.in_(list(ctx.persons)))
+            candidates = ctx.conn.execute(query).all()
+            # Held here and untried: the candidates' episodes, read by id (a join lets PostgreSQL hash them all).
+            held = _untried_held_in(ctx, [c.episode_id for c in candidates], facilities_here)
+            for row in candidates:
+                if row.episode_id not in held:
+                    continue
+                stored = _stored(row.limit_deadline, key)
+                refs: tuple[str, ...]
+                if stored is not None and _in_window(stored, ctx.at):
+                    due, basis, refs = stored["due"], stored["basis"], ()
+                else:
+                    computed = deadline(row.detained_from)
+                    due, basis, refs = format_instant(computed.due), computed.basis, computed.instruments
                 yield Finding(
                     "R5",
-                    row.person_id,
-                    f"in provisional detention ({klass}) since {format_instant(row.arrested_at)}; the limit "
-                    f"ended {format_instant(due.due)} ({due.basis})",
-                    (row.instrument_id, row.reference, *due.instruments),
+                    held[row.episode_id],
+                    f"in provisional detention ({klass}) since {format_instant(row.detained_from)}; the limit "
+                    f"ended {due} ({basis})",
+                    (row.instrument_id, row.reference, *refs),
                 )
+
+
+def _untried_held_in(ctx: Context, episode_ids: Sequence[str], facility_ids: set[str]) -> dict[str, str]:
+    """Of these episodes, those held untried in these facilities (ix_episodes_held): episode -> person."""
+    found: dict[str, str] = {}
+    for start in range(0, len(episode_ids), 900):
+        rows = ctx.conn.execute(
+            select(episodes.c.episode_id, episodes.c.person_id, episodes.c.facility_id).where(
+                episodes.c.ledger_id == ctx.ledger,
+                episodes.c.episode_id.in_(episode_ids[start : start + 900]),
+                episodes.c.status.in_(HELD_VALUES),
+                episodes.c.legal_status == "untried",
+            )
+        )
+        found.update((r.episode_id, r.person_id) for r in rows if r.facility_id in facility_ids)
+    return found
+
+
+def _in_window(stored: dict[str, Any], at: datetime) -> bool:
+    """Whether ``at`` lies where the extensions in force are those the stored limit was computed with."""
+    start, end = stored.get("from"), stored.get("to")
+    return (start is None or parse_instant(start) <= at) and (end is None or at < parse_instant(end))
 
 
 def _same(column: Any, value: Any) -> Any:
@@ -214,131 +332,138 @@ def _same(column: Any, value: Any) -> Any:
 
 def check_legal_basis(ctx: Context) -> Iterable[Finding]:
     """R6: held while no instrument is in force (all expired or ended)."""
-    in_force = exists().where(
-        instruments.c.ledger_id == episodes.c.ledger_id,
-        instruments.c.episode_id == episodes.c.episode_id,
-        instruments.c.ended_at.is_(None),
-        instruments.c.issued_at <= ctx.at,
-        or_(instruments.c.expires_at.is_(None), instruments.c.expires_at > ctx.at),
-    )
-    query = select(episodes.c.person_id, episodes.c.episode_id).where(ctx.held(), not_(in_force))
-    found = ctx.conn.execute(query).all()
-    # The instrument that lapsed last, for every episode found, in batches (not one query each).
+    # Candidates: every instrument not ended expired by the instant checked (ix_duties_basis_until), or
+    # one was issued after it (ix_duties_basis_issued); only those can be without a basis in force.  Two
+    # queries, one range each (as one OR, SQLite would rather read every held episode).
+    expired = duties.c.basis_until <= ctx.at
+    candidates = [
+        *ctx.conn.execute(_held_duties(ctx, duties.c.person_id, duties.c.episode_id).where(expired)),
+        *ctx.conn.execute(
+            _held_duties(ctx, duties.c.person_id, duties.c.episode_id).where(
+                duties.c.basis_issued > ctx.at, or_(duties.c.basis_until.is_(None), not_(expired))
+            )
+        ),
+    ]
+    # Their instruments, by episode: whether one is in force, and which lapsed last (for the message).
+    in_force: set[str] = set()
     last: dict[str, tuple[datetime, str]] = {}
-    ids = [row.episode_id for row in found]
-    for start in range(0, len(ids), 900):
-        rows = ctx.conn.execute(
-            select(instruments.c.episode_id, instruments.c.reference, instruments.c.expires_at, instruments.c.ended_at)
-            .where(instruments.c.ledger_id == ctx.ledger, instruments.c.episode_id.in_(ids[start : start + 900]))
-        )
-        for r in rows:
-            when = r.ended_at or r.expires_at
-            if when is not None and (r.episode_id not in last or when > last[r.episode_id][0]):
-                last[r.episode_id] = (when, r.reference)
-    for row in found:
+    for r in _instruments_of(ctx, [c.episode_id for c in candidates]):
+        if r.ended_at is None and r.issued_at <= ctx.at and (r.expires_at is None or r.expires_at > ctx.at):
+            in_force.add(r.episode_id)
+        when = r.ended_at or r.expires_at
+        if when is not None and (r.episode_id not in last or when > last[r.episode_id][0]):
+            last[r.episode_id] = (when, r.reference)
+    for row in candidates:
+        if row.episode_id in in_force:
+            continue
         lapsed = last.get(row.episode_id)
         detail = f"; the last, {lapsed[1]}, lapsed {format_instant(lapsed[0])}" if lapsed else ""
         yield Finding("R6", row.person_id, f"held with no legal basis in force{detail}", (row.episode_id,))
 
 
-def _not_done_by(column: Any, ctx: Context) -> Any:
-    """A duty not yet done at the instant checked (done later counts as not done then)."""
-    return or_(column.is_(None), column > ctx.at)
+# --- R7–R11: duties with a window (told of rights, family, consulate, examination, referral) ----------------
+
+Describe = Callable[[Any, Context, Limit], str]
 
 
-def _duty_rows(ctx: Context, facility_ids: Sequence[str] | None = None) -> Select[Any]:
-    query = (
-        select(
-            duties.c.person_id,
-            duties.c.episode_id,
-            duties.c.admitted_at,
-            duties.c.arrested_at,
-            duties.c.appearance_at,
-            duties.c.judicial_at,
-            duties.c.injury_at,
-            duties.c.moved_at,
-        )
-        .join(episodes, and_(episodes.c.ledger_id == duties.c.ledger_id, episodes.c.episode_id == duties.c.episode_id))
-        .where(ctx.held())
-    )
-    if facility_ids is not None:
-        query = query.where(episodes.c.facility_id.in_(list(facility_ids)))
-    return query
+def _window_check(
+    rule: str,
+    window: str,
+    since: Any,
+    describe: Describe,
+    *,
+    done: Any = None,
+    where: Sequence[Callable[[Context], Any]] = (),
+    doc: str = "",
+) -> Callable[[Context], Iterable[Finding]]:
+    """A duty due within a policy window after ``since`` (admission, a transfer, an injury).
 
+    A breach: ``since`` more than the window before the instant checked, and ``done`` not done by then (when
+    ``done`` is None, ``since`` itself is cleared once the duty is done, as ``injury_at`` by a referral).  The
+    candidates come from the index on ``done`` (or ``since``); ``where`` adds the rule's own conditions.
+    """
 
-def _earliest(ctx: Context, column: Any, facility_ids: Sequence[str]) -> datetime | None:
-    value = ctx.conn.execute(
-        select(func.min(column))
-        .join(episodes, and_(episodes.c.ledger_id == duties.c.ledger_id, episodes.c.episode_id == duties.c.episode_id))
-        .where(ctx.held(), episodes.c.facility_id.in_(facility_ids))
-    ).scalar()
-    return value if isinstance(value, datetime) else None
-
-
-def _window_check(rule: str, column: str, window: str, what: str) -> Callable[[Context], Iterable[Finding]]:
     def check(ctx: Context) -> Iterable[Finding]:
         for policy, facility_ids in ctx.by_jurisdiction().values():
             limit = policy.limits.windows[window]
-            query = _duty_rows(ctx, facility_ids).where(
-                _not_done_by(duties.c[column], ctx), duties.c.admitted_at < _ago(ctx, limit.duration)
+            query = _held_duties(ctx, duties.c.person_id, duties.c.episode_id, since, facility_ids=facility_ids).where(
+                since.is_not(None), since < _ago(ctx, limit.duration), *(w(ctx) for w in where)
             )
-            if rule == "R8":
-                query = query.where(or_(duties.c.family_delay_until.is_(None), duties.c.family_delay_until < ctx.at))
-            if rule == "R9":
-                query = query.where(duties.c.foreign_national.is_(True))
+            if done is not None:
+                query = query.where(_not_done_by(done, ctx))
             for row in ctx.conn.execute(query):
-                yield Finding(
-                    rule,
-                    row.person_id,
-                    f"{what} {_hours(ctx.at - row.admitted_at)} after admission ({limit.basis})",
-                    (row.episode_id,),
-                )
+                yield Finding(rule, row.person_id, describe(row, ctx, limit), (row.episode_id,))
 
-    check.__doc__ = f"{rule}: {what} within the window."
+    check.__doc__ = doc or f"{rule}: a duty within the window after {since.name}."
     return check
 
 
-check_rights = _window_check("R7", "rights_at", "R7", "not told the reasons and rights")
-check_family = _window_check("R8", "family_at", "R8", "family not notified")
-check_consulate = _window_check("R9", "consular_at", "R7", "foreign national with no consular notification offered")
-check_examination = _window_check("R10", "examined_at", "R10", "no medical examination")
+def _after_admission(what: str) -> Describe:
+    return lambda row, ctx, limit: f"{what} {_hours(ctx.at - row.admitted_at)} after admission ({limit.basis})"
 
 
-def check_family_after_transfer(ctx: Context) -> Iterable[Finding]:
-    """R8 (transfer): family not told of the new place within the window after each transfer."""
-    for policy, facility_ids in ctx.by_jurisdiction().values():
-        limit = policy.limits.windows["R8"]
-        query = _duty_rows(ctx, facility_ids).where(
-            duties.c.moved_at.is_not(None),
-            _not_done_by(duties.c.family_after_move_at, ctx),
-            duties.c.moved_at < _ago(ctx, limit.duration),
-            or_(duties.c.family_delay_until.is_(None), duties.c.family_delay_until < ctx.at),
-        )
-        for row in ctx.conn.execute(query):
-            yield Finding(
-                "R8",
-                row.person_id,
-                f"family not told of the transfer of {format_instant(row.moved_at)} ({limit.basis})",
-                (row.episode_id,),
-            )
+def _no_family_delay(ctx: Context) -> Any:
+    """R8: unless a recorded, authorized delay still runs."""
+    return or_(duties.c.family_delay_until.is_(None), duties.c.family_delay_until < ctx.at)
 
 
-def check_referral(ctx: Context) -> Iterable[Finding]:
-    """R11: an injury, complaint or torture indicator with no referral within the window."""
-    for policy, facility_ids in ctx.by_jurisdiction().values():
-        limit = policy.limits.windows["R11"]
-        query = _duty_rows(ctx, facility_ids).where(
-            duties.c.injury_at.is_not(None),  # an injury or indicator still unreferred (see projections.law)
-            duties.c.injury_at < _ago(ctx, limit.duration),
-        )
-        for row in ctx.conn.execute(query):
-            yield Finding(
-                "R11",
-                row.person_id,
-                f"injury or ill-treatment noted {format_instant(row.injury_at)}, not referred to an "
-                f"independent authority ({limit.basis})",
-                (row.episode_id,),
-            )
+def _foreign(ctx: Context) -> Any:
+    return duties.c.foreign_national.is_(True)
+
+
+check_rights = _window_check(
+    "R7",
+    "R7",
+    duties.c.admitted_at,
+    _after_admission("not told the reasons and rights"),
+    done=duties.c.rights_at,
+    doc="R7: not told the reasons and rights within the window.",
+)
+check_family = _window_check(
+    "R8",
+    "R8",
+    duties.c.admitted_at,
+    _after_admission("family not notified"),
+    done=duties.c.family_at,
+    where=(_no_family_delay,),
+    doc="R8: family not notified within the window.",
+)
+check_family_after_transfer = _window_check(
+    "R8",
+    "R8",
+    duties.c.moved_at,
+    lambda row, ctx, limit: f"family not told of the transfer of {format_instant(row.moved_at)} ({limit.basis})",
+    done=duties.c.family_after_move_at,
+    where=(_no_family_delay,),
+    doc="R8 (transfer): family not told of the new place within the window after each transfer.",
+)
+check_consulate = _window_check(
+    "R9",
+    "R7",
+    duties.c.admitted_at,
+    _after_admission("foreign national with no consular notification offered"),
+    done=duties.c.consular_at,
+    where=(_foreign,),
+    doc="R9: foreign national with no consular notification offered within the window.",
+)
+check_examination = _window_check(
+    "R10",
+    "R10",
+    duties.c.admitted_at,
+    _after_admission("no medical examination"),
+    done=duties.c.examined_at,
+    doc="R10: no medical examination within the window.",
+)
+check_referral = _window_check(
+    "R11",
+    "R11",
+    duties.c.injury_at,  # the first injury or indicator still unreferred (see projections.law)
+    lambda row, ctx, limit: (
+        f"injury or ill-treatment noted {format_instant(row.injury_at)}, not referred to an "
+        f"independent authority ({limit.basis})"
+    ),
+    doc="R11: an injury, complaint or torture indicator with no referral within the window.",
+)
 
 
 def check_deaths(ctx: Context) -> Iterable[Finding]:
@@ -366,6 +491,8 @@ def check_overdue(ctx: Context) -> Iterable[Finding]:
         episodes.c.person_id, episodes.c.episode_id, episodes.c.status, episodes.c.place, episodes.c.expected_by
     ).where(
         ctx.held(),
+        # every facility of the ledger, so that ix_episodes_status (facility, status) finds the few outside
+        episodes.c.facility_id.in_(sorted(ctx.policies)),
         episodes.c.status.in_([Status.OUT.value, Status.IN_TRANSIT.value]),
         episodes.c.expected_by < ctx.at,
     )
@@ -450,22 +577,28 @@ def check_mixing(ctx: Context) -> Iterable[Finding]:
     """R21: untried and convicted in one cell, unless housed so with a recorded justification.
 
     A person an officer placed against the rule with a reason (``override_reason``) is the
-    recorded justification: only people housed without one count towards the mix.
+    recorded justification: only people housed without one count towards the mix.  Two index
+    probes per cell (ix_episodes_cell_status), not a pass over everyone housed.
     """
-    query = (
-        select(episodes.c.cell_id, func.count(func.distinct(episodes.c.legal_status)).label("kinds"))
-        .where(
-            episodes.c.ledger_id == ctx.ledger,
+
+    def housed(legal_status: str) -> Any:
+        return exists().where(
+            episodes.c.ledger_id == cells.c.ledger_id,
+            episodes.c.cell_id == cells.c.cell_id,
+            episodes.c.legal_status == legal_status,
             episodes.c.status == Status.IN_CELL.value,
-            episodes.c.legal_status.in_(["untried", "convicted"]),
             episodes.c.placement_override.is_(None),
         )
-        .group_by(episodes.c.cell_id)
-        .having(func.count(func.distinct(episodes.c.legal_status)) > 1)
+
+    query = (
+        select(cells.c.cell_id)
+        .where(cells.c.ledger_id == ctx.ledger, cells.c.occupants > 1, housed("untried"), housed("convicted"))
+        .order_by(cells.c.cell_id)
     )
+    if ctx.cell_ids is not None:
+        query = query.where(cells.c.cell_id.in_(list(ctx.cell_ids)))
     for row in ctx.conn.execute(query):
-        if ctx.cell_ids is None or row.cell_id in ctx.cell_ids:
-            yield Finding("R21", str(row.cell_id), "untried and convicted people share the cell (MR 11(b))")
+        yield Finding("R21", str(row.cell_id), "untried and convicted people share the cell (MR 11(b))")
 
 
 def check_orders(ctx: Context) -> Iterable[Finding]:
@@ -525,7 +658,10 @@ def check_sentences(ctx: Context) -> Iterable[Finding]:
         sentences.c.aggregate,
         sentences.c.enforceable,
         sentences.c.warnings,
-    ).where(sentences.c.ledger_id == ctx.ledger)
+    ).where(
+        sentences.c.ledger_id == ctx.ledger,
+        sentences.c.warnings.like("%R29%"),  # in SQL: only the sentences with such a warning are read
+    )
     if ctx.persons is not None:
         query = query.where(sentences.c.person_id.in_(list(ctx.persons)))
     for row in ctx.conn.execute(query):
@@ -559,6 +695,7 @@ SWEEP_CHECKS: tuple[tuple[str, Callable[[Context], Iterable[Finding]]], ...] = (
     ("R26", check_orders),
     ("R28", check_group_cases),
     ("R29", check_sentences),
+    *TRANSFER_CHECKS,  # R25, R26 (refused at the gate), R27: transfers between states
 )
 SWEPT_RULES = frozenset(
     {
@@ -582,6 +719,7 @@ SWEPT_RULES = frozenset(
         "R28",
         "R29",
     }
+    | TRANSFER_RULES
 )
 # R13 is swept for overdue movements only; roll-call alerts (subject = person) share the id but are
 # closed by people, so the sweep only resolves R13 alerts it raised itself (refs start with an episode).

@@ -15,9 +15,10 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine, or_, select, true
 
 from habeas.domain.alerts import AlertRaised, AlertResolved
 from habeas.domain.policy import Policy
@@ -71,18 +72,32 @@ def reconcile(
     """Raise what is new, resolve what no longer holds (within the scope that was checked)."""
     result = SweepResult(at, Counter(f.rule for f in findings))
     current = {(f.rule, f.subject): f for f in findings}
-    query = select(alerts.c.alert_id, alerts.c.rule, alerts.c.subject, alerts.c.refs).where(
-        alerts.c.ledger_id == ledger, alerts.c.resolved_at.is_(None), alerts.c.rule.in_(sorted(SWEPT_RULES | {"R13"}))
-    )
-    open_alerts = {}
-    refs_of: dict[tuple[str, str], set[str]] = {}
-    for row in work.conn.execute(query):
-        if row.rule == "R13" and '"count:' in row.refs:  # raised by a roll call: a person closes it, not the sweep
-            continue
-        open_alerts[(row.rule, row.subject)] = row.alert_id
-        refs_of[(row.rule, row.subject)] = set(orjson.loads(row.refs))
     scoped = persons is not None or cell_ids is not None
     in_scope = set(persons or ()) | set(cell_ids or ()) | set(unit_ids or ())
+    where = [alerts.c.ledger_id == ledger, alerts.c.resolved_at.is_(None), alerts.c.rule.in_(sorted(SWEPT_RULES))]
+    open_alerts: dict[tuple[str, str], str] = {}
+    refs_of: dict[tuple[str, str], set[str]] = {}
+    if scoped:
+        query = select(alerts.c.alert_id, alerts.c.rule, alerts.c.subject, alerts.c.refs).where(
+            *where[:2],
+            alerts.c.rule.in_(sorted(SWEPT_RULES | {"R13"})),
+            _scope_filter({f.subject for f in findings}, in_scope),
+        )
+        for alert_id, rule, subject, refs in work.conn.execute(query):
+            if rule == "R13" and '"count:' in refs:  # raised by a roll call: a person closes it, not the sweep
+                continue
+            open_alerts[(rule, subject)] = alert_id
+            refs_of[(rule, subject)] = set(orjson.loads(refs))  # whose refs name the command's people
+    else:
+        # Every open alert of the swept rules, from ix_alerts_sweep alone (not the alerts' rows: their
+        # messages are most of the table).  R13 apart: only its refs tell a roll call's alert (closed by
+        # a person) from the sweep's own.
+        swept = select(alerts.c.alert_id, alerts.c.rule, alerts.c.subject).where(*where, alerts.c.rule != "R13")
+        open_alerts = {(rule, subject): alert_id for alert_id, rule, subject in work.conn.execute(swept)}
+        overdue = select(alerts.c.alert_id, alerts.c.subject, alerts.c.refs).where(*where[:2], alerts.c.rule == "R13")
+        for alert_id, subject, refs in work.conn.execute(overdue):
+            if '"count:' not in refs:
+                open_alerts[("R13", subject)] = alert_id
     base = read_head(work.conn, ledger).size + len(work.pending)
     for key in sorted(current.keys() - open_alerts.keys()):
         f = current[key]
@@ -116,6 +131,28 @@ def reconcile(
         )
         result.resolved += 1
     return result
+
+
+# A command touches a few people and cells: past this many ids, reading every open alert is as quick.
+SCOPED_READ_MAX = 500
+
+
+def _scope_filter(subjects: set[str], in_scope: set[str]) -> Any:
+    """The open alerts a scoped reconcile needs, instead of every open alert of the ledger.
+
+    It compares them with the findings (alerts about the findings' subjects) and resolves only alerts in
+    the scope (about its people, cells and units, or whose refs name them; see below), so these are all it
+    can touch.  Refs are JSON lists of ids: an id is matched as ``"id"`` inside the text, and the match is
+    checked exactly afterwards (``%`` or ``_`` in an id only widen it).  An id JSON would escape, or a
+    scope too large for one query, reads every open alert as before.
+    """
+    wanted = subjects | in_scope
+    if len(wanted) > SCOPED_READ_MAX or any(ch in '\\"' or ord(ch) < 0x20 for ident in in_scope for ch in ident):
+        return true()
+    return or_(
+        alerts.c.subject.in_(sorted(wanted)),
+        *(alerts.c.refs.like(f'%"{ident}"%') for ident in sorted(in_scope)),
+    )
 
 
 def sweep(
