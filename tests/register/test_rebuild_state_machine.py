@@ -65,10 +65,7 @@ from habeas.store.register_tables import cells as cell_table
 from tests.conftest import at
 from tests.register.support import admission, identity, service, small_facility
 
-KNOWN_BUGS = {
-    "stay-ends": "a time correction moves every stay of the person that ended at the old time (not only the one the "
-    "corrected event closed), and episodes.since with it: with two events at one instant, Whereabouts.until is wrong",
-}
+KNOWN_BUGS: dict[str, str] = {}
 
 FAC1, FAC2 = "fac1", "fac2"
 HELD_STATUSES = frozenset(s.value for s in HELD)
@@ -1128,7 +1125,6 @@ def test_found_a_readmission_closes_the_released_stay(register: Any) -> None:
     assert released.until == at(20)  # was: None, the released stay was never closed
 
 
-@pytest.mark.xfail(strict=True, reason=KNOWN_BUGS["stay-ends"])
 def test_bug_a_time_correction_moves_every_stay_that_ended_at_that_time(register: Any) -> None:
     svc, cells, _ = register
     b = svc.admit("u", admission(0))
@@ -1141,7 +1137,7 @@ def test_bug_a_time_correction_moves_every_stay_that_ended_at_that_time(register
     with svc.engine.connect() as conn:
         out = queries.where_at(conn, svc.ledger_id, b.person_id, at(35))
     assert out is not None
-    assert out.until == at(40)  # today: at(45), the court trip's end moved with the placement
+    assert out.until == at(40)  # was at(45): the court trip's end moved with the placement (fixed)
 
 
 @pytest.mark.postgres

@@ -76,6 +76,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from enum import Enum
+from functools import lru_cache
 
 from rapidfuzz import fuzz, process
 
@@ -185,6 +186,9 @@ def _document_label(key: str) -> str:
 # ------------------------------------------------------------------------- names
 
 
+# Names repeat across an intake (a few hundred given and family names among thousands of
+# people), so the pure text folds below are memoized: a mass intake computes each once.
+@lru_cache(maxsize=1 << 16)
 def normalize_name(text: str) -> str:
     """A name as compared: no accents (ñ becomes n), lower-case, no punctuation.
 
@@ -200,6 +204,7 @@ def normalize_name(text: str) -> str:
     return " ".join(_NOT_WORD.sub(" ", bare).split())
 
 
+@lru_cache(maxsize=1 << 16)
 def spelling_key(text: str) -> str:
     """``normalize_name(text)`` with common Spanish spelling variants folded together.
 
@@ -463,6 +468,17 @@ def blocking_keys(
     survives spelling folding into the known person's name or aliases (for
     example "Hernadez" typed for "Hernández" as the only family name).
     """
+    return _blocking_keys(given_names, family_names, birth_date, tuple(aliases), tuple(documents))
+
+
+@lru_cache(maxsize=4096)  # intake computes a person's probe, then the projection the same index
+def _blocking_keys(
+    given_names: str,
+    family_names: str,
+    birth_date: date | None,
+    aliases: tuple[str, ...],
+    documents: tuple[IdentityDocument, ...],
+) -> BlockingKeys:
     doc_keys = {f"doc:{document_key(d)}" for d in documents}
     date_keys: set[str] = set()
     if birth_date is not None:

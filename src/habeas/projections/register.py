@@ -22,6 +22,7 @@ from habeas.domain.identity import IdentityDocument, blocking_keys, document_key
 from habeas.ledger.envelope import StoredEvent
 from habeas.ledger.log import read_events_by_id
 from habeas.ledger.timefmt import parse_instant
+from habeas.store.bulk import among, insert_dicts, update_rows
 from habeas.store.register_tables import (
     alerts,
     cells,
@@ -108,10 +109,9 @@ def _person(conn: Connection, ledger: str, items: list[Item]) -> None:
         documents = [IdentityDocument(d["kind"], d["number"], d["issuer"]) for d in p.get("documents", ())]
         docs.extend({"ledger_id": ledger, "doc_key": document_key(d), "person_id": p["person_id"]} for d in documents)
         keys.extend(_index_keys(ledger, p, documents))
-    conn.execute(insert(people), rows)
-    if docs:
-        conn.execute(insert(person_documents), docs)
-    conn.execute(insert(person_keys), keys)
+    insert_dicts(conn, people, rows)
+    insert_dicts(conn, person_documents, docs)
+    insert_dicts(conn, person_keys, keys)
 
 
 def _index_keys(ledger: str, p: dict[str, Any], documents: list[IdentityDocument]) -> list[dict[str, str]]:
@@ -178,15 +178,34 @@ def _admitted(conn: Connection, ledger: str, items: list[Item]) -> None:
             }
         )
         opened.append(_stay(ledger, event, p, Status.ADMITTED, p["facility_id"]))
-    conn.execute(insert(episodes), rows)
-    # A readmission ends the stay "released" (or "transferred") the person was left in.
-    conn.execute(
-        update(stays)
-        .where(stays.c.ledger_id == ledger, stays.c.person_id == bindparam("pid"), stays.c.valid_to.is_(None))
-        .values(valid_to=bindparam("t")),
-        [{"pid": r["person_id"], "t": r["admitted_at"]} for r in rows],
+    # A readmission ends the stay "released" (or "transferred") the person was left in; most
+    # of a mass intake are new people with no stay, so find the others first.
+    person_ids = [r["person_id"] for r in rows]
+    left_open: set[str] = set()
+    for start in range(0, len(person_ids), 2000):
+        left_open.update(
+            conn.execute(
+                select(stays.c.person_id).where(
+                    stays.c.ledger_id == ledger,
+                    among(conn, stays.c.person_id, person_ids[start : start + 2000]),
+                    stays.c.valid_to.is_(None),
+                )
+            ).scalars()
+        )
+    insert_dicts(conn, episodes, rows)
+    update_rows(
+        conn,
+        stays,
+        ("valid_to",),
+        ("ledger_id", "person_id"),
+        [
+            {"valid_to": r["admitted_at"], "ledger_id": ledger, "person_id": r["person_id"]}
+            for r in rows
+            if r["person_id"] in left_open
+        ],
+        where_null=("valid_to",),
     )
-    conn.execute(insert(stays), opened)
+    insert_dicts(conn, stays, opened)
     _count(conn, ledger, Counter((p["facility_id"], Status.ADMITTED.value) for _, p in items))
 
 
@@ -248,6 +267,12 @@ def _count(conn: Connection, ledger: str, changes: Counter[tuple[str, str]]) -> 
     )
 
 
+EPISODE_MOVES = (
+    "status", "facility_id", "cell_id", "unit_id", "place", "expected_by", "since", "last_event_at", "closed_at",
+    "placement_override",
+)  # fmt: skip
+
+
 @dataclass
 class _Now:
     facility_id: str
@@ -264,7 +289,7 @@ def _transition(conn: Connection, ledger: str, items: list[Item]) -> None:
         r.episode_id: _Now(r.facility_id, r.status, r.cell_id)
         for r in conn.execute(
             select(episodes.c.episode_id, episodes.c.facility_id, episodes.c.status, episodes.c.cell_id).where(
-                episodes.c.ledger_id == ledger, episodes.c.episode_id.in_({p["episode_id"] for _, p in items})
+                episodes.c.ledger_id == ledger, among(conn, episodes.c.episode_id, {p["episode_id"] for _, p in items})
             )
         )
     }
@@ -295,7 +320,8 @@ def _transition(conn: Connection, ledger: str, items: list[Item]) -> None:
         closed = to_status in (Status.RELEASED, Status.TRANSFERRED, Status.DECEASED)
         episode_updates.append(
             {
-                "eid": p["episode_id"],
+                "ledger_id": ledger,
+                "episode_id": p["episode_id"],
                 "status": to_status.value,
                 "facility_id": facility_id,
                 "cell_id": cell_id,
@@ -308,45 +334,19 @@ def _transition(conn: Connection, ledger: str, items: list[Item]) -> None:
                 "placement_override": p.get("override_reason") if event_type == "custody.placed" else None,
             }
         )
-        closes.append({"pid": p["person_id"], "valid_to": event.occurred_at})
+        closes.append({"valid_to": event.occurred_at, "ledger_id": ledger, "person_id": p["person_id"]})
         opens.append(_stay(ledger, event, p, to_status, facility_id, unit_id, cell_id, place, expected))
         current[p["episode_id"]] = _Now(facility_id, to_status.value, cell_id)
-    conn.execute(
-        update(episodes)
-        .where(episodes.c.ledger_id == ledger, episodes.c.episode_id == bindparam("eid"))
-        .values(
-            {
-                c: bindparam(c)
-                for c in (
-                    "status",
-                    "facility_id",
-                    "cell_id",
-                    "unit_id",
-                    "place",
-                    "expected_by",
-                    "since",
-                    "last_event_at",
-                    "closed_at",
-                    "placement_override",
-                )
-            }
-        ),
-        episode_updates,
-    )
+    update_rows(conn, episodes, EPISODE_MOVES, ("ledger_id", "episode_id"), episode_updates)
     # One open stay per person at a time: close it, then open the next.  When the batch
     # names each person once (a mass intake) that is two executemany calls.
-    close_open = (
-        update(stays)
-        .where(stays.c.ledger_id == ledger, stays.c.person_id == bindparam("pid"), stays.c.valid_to.is_(None))
-        .values(valid_to=bindparam("valid_to"))
-    )
-    if len({c["pid"] for c in closes}) == len(closes):
-        conn.execute(close_open, closes)
-        conn.execute(insert(stays), opens)
+    if len({c["person_id"] for c in closes}) == len(closes):
+        update_rows(conn, stays, ("valid_to",), ("ledger_id", "person_id"), closes, where_null=("valid_to",))
+        insert_dicts(conn, stays, opens)
     else:
         for close, open_ in zip(closes, opens, strict=True):
-            conn.execute(close_open, [close])
-            conn.execute(insert(stays), [open_])
+            update_rows(conn, stays, ("valid_to",), ("ledger_id", "person_id"), [close], where_null=("valid_to",))
+            insert_dicts(conn, stays, [open_])
     _occupy(conn, ledger, occupancy)
     _count(conn, ledger, counters)
 
@@ -364,14 +364,12 @@ def _occupy(conn: Connection, ledger: str, occupancy: Counter[str]) -> None:
 
 def _touch(conn: Connection, ledger: str, items: list[Item]) -> None:
     """An event about an episode that changes no status still moves its last_event_at."""
-    rows = [{"eid": p["episode_id"], "t": e.occurred_at} for e, p in items if "episode_id" in p]
-    if rows:
-        conn.execute(
-            update(episodes)
-            .where(episodes.c.ledger_id == ledger, episodes.c.episode_id == bindparam("eid"))
-            .values(last_event_at=bindparam("t")),
-            rows,
-        )
+    rows = [
+        {"last_event_at": e.occurred_at, "ledger_id": ledger, "episode_id": p["episode_id"]}
+        for e, p in items
+        if "episode_id" in p
+    ]
+    update_rows(conn, episodes, ("last_event_at",), ("ledger_id", "episode_id"), rows)
 
 
 # --- counts and alerts -----------------------------------------------------------------------
@@ -475,37 +473,65 @@ def _corrected(conn: Connection, ledger: str, items: list[Item]) -> None:
 
 
 def _move_in_time(conn: Connection, ledger: str, original: StoredEvent, payload: dict[str, Any], new: Any) -> None:
-    """A custody event happened at another time than recorded: move its stay boundaries."""
+    """A custody event happened at another time than recorded: move the boundaries it made.
+
+    Only the stay the event opened starts at the new time, and only the stay just before it
+    (in the person's order: time, then sequence) ends there.  Another event at the same
+    instant (a return and the placement that follows it) keeps its own boundaries.
+    """
     person = payload["person_id"]
+    history = conn.execute(
+        select(stays.c.valid_from, stays.c.seq, stays.c.valid_to, stays.c.episode_id)
+        .where(stays.c.ledger_id == ledger, stays.c.person_id == person)
+        .order_by(stays.c.valid_from, stays.c.seq)
+    ).all()
+    at = next((k for k, r in enumerate(history) if r.seq == original.seq), None)
     # Where the event stands now (an earlier correction may have moved it already).
-    old = (
+    old = history[at].valid_from if at is not None else original.occurred_at
+    if at is not None and at > 0 and history[at - 1].valid_to == old:
+        before = history[at - 1]
         conn.execute(
-            select(stays.c.valid_from).where(
-                stays.c.ledger_id == ledger, stays.c.person_id == person, stays.c.seq == original.seq
+            update(stays)
+            .where(
+                stays.c.ledger_id == ledger,
+                stays.c.person_id == person,
+                stays.c.valid_from == before.valid_from,
+                stays.c.seq == before.seq,
             )
-        ).scalar()
-        or original.occurred_at
-    )
-    conn.execute(
-        update(stays)
-        .where(stays.c.ledger_id == ledger, stays.c.person_id == person, stays.c.valid_to == old)
-        .values(valid_to=new)
-    )
+            .values(valid_to=new)
+        )
     conn.execute(
         update(stays)
         .where(stays.c.ledger_id == ledger, stays.c.person_id == person, stays.c.seq == original.seq)
         .values(valid_from=new)
     )
-    for column in ("since", "last_event_at", "admitted_at"):
+    episode_id = payload.get("episode_id")
+    values: dict[str, Any] = {}
+    if original.type == "custody.admitted":
+        values["admitted_at"] = new
+    # The current status began with the episode's latest stay (which may be this one).
+    latest = conn.execute(
+        select(stays.c.valid_from)
+        .where(stays.c.ledger_id == ledger, stays.c.person_id == person, stays.c.episode_id == episode_id)
+        .order_by(stays.c.valid_from.desc(), stays.c.seq.desc())
+        .limit(1)
+    ).scalar()
+    if latest is not None:
+        values["since"] = latest
+    if values:
         conn.execute(
-            update(episodes)
-            .where(
-                episodes.c.ledger_id == ledger,
-                episodes.c.episode_id == payload.get("episode_id"),
-                episodes.c[column] == old,
-            )
-            .values({column: new})
+            update(episodes).where(episodes.c.ledger_id == ledger, episodes.c.episode_id == episode_id).values(values)
         )
+    # The latest change of the episode, when it was this event (kept as it was otherwise).
+    conn.execute(
+        update(episodes)
+        .where(
+            episodes.c.ledger_id == ledger,
+            episodes.c.episode_id == episode_id,
+            episodes.c.last_event_at == old,
+        )
+        .values(last_event_at=new)
+    )
 
 
 HANDLERS: dict[str, Handler] = {

@@ -18,7 +18,8 @@ from uuid import UUID, uuid4
 
 import orjson
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
+from sqlalchemy.exc import DBAPIError
 
 from habeas.domain import custody as c
 from habeas.domain.admission import Admission, Identity, admission_rules
@@ -27,7 +28,14 @@ from habeas.domain.corrections import check_correction
 from habeas.domain.events import REGISTRY
 from habeas.domain.facility import CellClosed, CellRegistered, CellReopened, FacilityRegistered, UnitRegistered
 from habeas.domain.housing import HousingPolicy, Occupant, Proposal, check_placement, propose
-from habeas.domain.identity import Candidate, IdentityDocument, blocking_keys, document_key, find_duplicates
+from habeas.domain.identity import (
+    Candidate,
+    IdentityDocument,
+    KnownPerson,
+    blocking_keys,
+    document_key,
+    find_duplicates,
+)
 from habeas.domain.law import OrderExecuted
 from habeas.domain.person import PersonClassified, PersonRegistered
 from habeas.domain.rollcall import CountRecorded, compare_count
@@ -38,10 +46,24 @@ from habeas.services import state
 from habeas.services.queries import unit_of, who_in_unit
 from habeas.services.safeguarding import after_command, refuse_contrary_orders
 from habeas.services.unit_of_work import Work, unit_of_work
-from habeas.store.law_tables import orders
-from habeas.store.register_tables import episodes, people, stays
+from habeas.store.bulk import among
+from habeas.store.engine import refresh_statistics, statistics_are_stale
+from habeas.store.law_tables import duties, instruments, orders
+from habeas.store.register_tables import (
+    alerts,
+    episodes,
+    people,
+    person_documents,
+    person_events,
+    person_keys,
+    population,
+    stays,
+)
 
 Clock = Callable[[], datetime]
+# From this many people an intake may change the tables' sizes enough that the planner needs
+# new statistics (a flight manifest; checked, not assumed: see _refresh_statistics_if_stale).
+MASS_INTAKE = 100
 M = TypeVar("M", bound=BaseModel)
 
 
@@ -183,10 +205,29 @@ class RegisterService:
             results: list[Admitted] = []
             for start in range(0, len(requests), chunk):
                 results.extend(self._admit(work, requests[start : start + chunk], offset=start))
-                work.flush()
+                # The safeguards for this chunk's people, before the next chunk (same transaction).
+                work.check()
                 if progress:
                     progress(min(start + chunk, len(requests)), len(requests))
-            return results
+        if len(requests) >= MASS_INTAKE:
+            self._refresh_statistics_if_stale()
+        return results
+
+    def _refresh_statistics_if_stale(self) -> None:
+        """After a mass intake (committed), new statistics if the tables outgrew the old ones.
+
+        What autovacuum does on PostgreSQL, done when it matters: the next commands (the
+        intake's examinations and placements, their safeguards) are planned on the new sizes.
+        """
+        try:
+            with self.engine.connect() as conn:  # every episode of every ledger is counted once, by status
+                rows = conn.execute(select(func.coalesce(func.sum(population.c.count), 0))).scalar_one()
+            if statistics_are_stale(self.engine, episodes.name, int(rows)):
+                refresh_statistics(self.engine, INTAKE_TABLES)
+        except DBAPIError:
+            # The intake is committed: statistics are an optimization, never a reason to report
+            # a recorded admission as failed (a busy database gets them on the next intake).
+            pass
 
     def check_admissions(self, actor: str, requests: Sequence[Admission]) -> None:
         """Every check of ``admit_many`` without recording anything (raises what it would)."""
@@ -220,13 +261,23 @@ class RegisterService:
             if r.identity is not None
         }
         by_doc = state.people_by_document(conn, ledger, [k for keys in doc_keys.values() for k in keys])
+        # One probe for the whole chunk (not a query per person): the people who share a
+        # blocking key with anyone in it, and whether the people named by id exist.
+        probes = {
+            i: _probe(r.identity)
+            for i, r in enumerate(requests)
+            if r.person_id is None and r.identity is not None and not r.confirm_new_person
+        }
+        known = state.known_people_many(conn, ledger, probes)
+        existing = state.people_exist(conn, ledger, [r.person_id for r in requests if r.person_id is not None])
         person_ids: list[str] = []
         new_people: list[PersonRegistered | None] = []
         seen_docs: dict[str, int] = {}
         for i, r in enumerate(requests):
             where = f"rows[{i + offset}]." if many else ""
             if r.person_id is not None:
-                state.person_sex_and_birth(conn, ledger, r.person_id)  # NotFound if unknown
+                if r.person_id not in existing:
+                    raise NotFound("person", r.person_id)
                 person_ids.append(r.person_id)
                 new_people.append(None)
                 continue
@@ -241,14 +292,14 @@ class RegisterService:
                     raise Conflict(f"{where}identity.documents", f"document {key} is also on row {seen_docs[key]}")
                 seen_docs[key] = i
             if not r.confirm_new_person:
-                self._refuse_possible_duplicates(work, r.identity, where)
+                _refuse_possible_duplicates(r.identity, known[i], where)
             person_id = str(self.new_id())
             person_ids.append(person_id)
             new_people.append(PersonRegistered(person_id=person_id, **r.identity.model_dump()))
         dead = conn.execute(
             select(episodes.c.person_id).where(
                 episodes.c.ledger_id == ledger,
-                episodes.c.person_id.in_([p for p in person_ids]),
+                among(conn, episodes.c.person_id, person_ids),
                 episodes.c.status == c.Status.DECEASED.value,
             )
         ).first()
@@ -308,28 +359,6 @@ class RegisterService:
             work.add("custody.admitted", admission, at)
         return results
 
-    def _refuse_possible_duplicates(self, work: Work, identity: Identity, where: str) -> None:
-        documents = [
-            IdentityDocument(d.get("kind", ""), d.get("number", ""), d.get("issuer", "")) for d in identity.documents
-        ]
-        probe = blocking_keys(
-            identity.given_names,
-            identity.family_names,
-            identity.birth_date,
-            aliases=identity.aliases,
-            documents=documents,
-        ).probe
-        known = state.known_people(work.conn, self.ledger_id, probe)
-        candidates = find_duplicates(identity.given_names, identity.family_names, identity.birth_date, documents, known)
-        if candidates:
-            best = candidates[0]
-            raise PossibleDuplicates(
-                f"{where}identity",
-                f"may already be registered as {best.person_id} ({best.score}%: {'; '.join(best.reasons)}); "
-                "admit with that person_id, or set confirm_new_person after checking",
-                tuple(candidates),
-            )
-
     # --- during custody ------------------------------------------------------------------------
 
     def examine(self, actor: str, person_id: str, exam: dict[str, Any], at: datetime) -> None:
@@ -339,6 +368,32 @@ class RegisterService:
             work.add(
                 "medical.examined", c.MedicalExamined(episode_id=episode.episode_id, person_id=person_id, **exam), at
             )
+
+    def examine_many(self, actor: str, exams: Sequence[tuple[str, dict[str, Any], datetime]]) -> None:
+        """MR 30, 34: many examinations (person, findings, when) in one unit of work, or none.
+
+        The checks of :meth:`examine` for each (held here, status allows it, not before the
+        episode's last change), with one query for every episode; the safeguards run once,
+        over the whole batch, before it commits.  A refusal names the row and records nothing.
+        """
+        with self._work(actor) as work:
+            held = state.open_episodes(work.conn, self.ledger_id, [p for p, _, _ in exams])
+            many = len(exams) > 1
+            for i, (person_id, exam, at) in enumerate(exams):
+                where = f"exams[{i}]." if many else ""
+                episode = held.get(person_id)
+                try:
+                    if episode is None:  # unknown (NotFound) or not held here (Conflict naming the status)
+                        episode = state.require_open_episode(work.conn, self.ledger_id, person_id)
+                    c.check_transition(episode, "medical.examined", at)
+                except Conflict as error:
+                    raise Conflict(f"{where}{error.field}", error.rule) from None
+                payload = _build_row(
+                    c.MedicalExamined, where, episode_id=episode.episode_id, person_id=person_id, **exam
+                )
+                work.add("medical.examined", payload, at)
+                # A second examination of the same person in this batch is checked against the first.
+                held[person_id] = replace(episode, last_event_at=max(episode.last_event_at, at))
 
     def classify(self, actor: str, person_id: str, details: dict[str, Any], at: datetime) -> None:
         with self._work(actor) as work:
@@ -445,7 +500,7 @@ class RegisterService:
             .join(episodes, (episodes.c.ledger_id == people.c.ledger_id) & (episodes.c.person_id == people.c.person_id))
             .where(
                 people.c.ledger_id == self.ledger_id,
-                people.c.person_id.in_(ids),
+                among(work.conn, people.c.person_id, ids),
                 episodes.c.status.in_([s.value for s in c.HELD]),
             )
         )
@@ -591,30 +646,21 @@ class RegisterService:
         )
 
     def release(self, actor: str, person_id: str, at: datetime, **details: Any) -> None:
-        self._transition(
-            actor,
-            "custody.released",
-            person_id,
-            at,
-            lambda e: c.CustodyReleased(episode_id=e.episode_id, person_id=person_id, **details),
-        )
+        """ICPPED 21: a verifiable release (authority, order, verifier, handover, health check)."""
+        self._end_custody(actor, "custody.released", person_id, at, details)
 
     def transfer_out(self, actor: str, person_id: str, at: datetime, **details: Any) -> None:
-        self._transition(
-            actor,
-            "custody.transferred",
-            person_id,
-            at,
-            lambda e: c.CustodyTransferred(episode_id=e.episode_id, person_id=person_id, **details),
-        )
+        """R14: out to another authority, naming the destination and the receiving authority."""
+        self._end_custody(actor, "custody.transferred", person_id, at, details)
 
     def record_death(self, actor: str, person_id: str, at: datetime, **details: Any) -> None:
+        """MR 71: a death in custody (place, circumstances; cause and notices may follow)."""
+        self._end_custody(actor, "custody.died", person_id, at, details)
+
+    def _end_custody(self, actor: str, event_type: str, person_id: str, at: datetime, details: dict[str, Any]) -> None:
+        model = ENDINGS[event_type]
         self._transition(
-            actor,
-            "custody.died",
-            person_id,
-            at,
-            lambda e: c.CustodyDied(episode_id=e.episode_id, person_id=person_id, **details),
+            actor, event_type, person_id, at, lambda e: model(episode_id=e.episode_id, person_id=person_id, **details)
         )
 
     def complete_death_record(self, actor: str, person_id: str, at: datetime, **details: Any) -> None:
@@ -700,6 +746,36 @@ class RegisterService:
 # --- helpers -------------------------------------------------------------------------------------
 
 
+def _documents(identity: Identity) -> list[IdentityDocument]:
+    return [IdentityDocument(d.get("kind", ""), d.get("number", ""), d.get("issuer", "")) for d in identity.documents]
+
+
+def _probe(identity: Identity) -> frozenset[str]:
+    """The blocking keys under which people who may be this one are indexed."""
+    return blocking_keys(
+        identity.given_names,
+        identity.family_names,
+        identity.birth_date,
+        aliases=identity.aliases,
+        documents=_documents(identity),
+    ).probe
+
+
+def _refuse_possible_duplicates(identity: Identity, known: Sequence[KnownPerson], where: str) -> None:
+    """Exact document or fuzzy name and birth date (domain.identity): a person reviews, not the machine."""
+    candidates = find_duplicates(
+        identity.given_names, identity.family_names, identity.birth_date, _documents(identity), known
+    )
+    if candidates:
+        best = candidates[0]
+        raise PossibleDuplicates(
+            f"{where}identity",
+            f"may already be registered as {best.person_id} ({best.score}%: {'; '.join(best.reasons)}); "
+            "admit with that person_id, or set confirm_new_person after checking",
+            tuple(candidates),
+        )
+
+
 def _named(error: ValidationError) -> list[Problem]:
     return [Problem(".".join(str(p) for p in e["loc"]) or "request", e["msg"]) for e in error.errors()]
 
@@ -711,6 +787,26 @@ def build_payload(model: type[M], **fields: Any) -> M:
     except ValidationError as error:
         raise InvalidInput(_named(error)) from None
 
+
+def _build_row(model: type[M], where: str, **fields: Any) -> M:
+    """:func:`build_payload` for one row of a batch: the fields named with the row (``exams[3].findings``)."""
+    try:
+        return model(**fields)
+    except ValidationError as error:
+        raise InvalidInput([Problem(f"{where}{p.field}", p.rule) for p in _named(error)]) from None
+
+
+# The events that end custody here, each with the facts it must state.
+ENDINGS: dict[str, type[BaseModel]] = {
+    "custody.released": c.CustodyReleased,
+    "custody.transferred": c.CustodyTransferred,
+    "custody.died": c.CustodyDied,
+}
+
+# The read models an admission grows (their statistics are refreshed after a mass intake).
+INTAKE_TABLES = tuple(
+    t.name for t in (people, person_documents, person_keys, person_events, episodes, stays, alerts, instruments, duties)
+)
 
 # R26: which active orders forbid an event, and which an event carries out.
 FORBIDDEN_BY = {"custody.transferred": ("no_transfer",), "custody.transit_started": ("no_transfer",)}

@@ -3,42 +3,50 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import timedelta
 
 from sqlalchemy import select
 
 from habeas.domain.alerts import AlertRaised
 from habeas.errors import Conflict
+from habeas.ledger.envelope import StoredEvent
 from habeas.ledger.timefmt import format_instant
 from habeas.safeguards.catalogue import BY_ID
 from habeas.safeguards.sweep import NAMESPACE, find, reconcile
 from habeas.services.unit_of_work import Work
+from habeas.store.bulk import among
 from habeas.store.law_tables import orders
 from habeas.store.register_tables import cells as cell_table
 from habeas.store.register_tables import stays
 
 
 def after_command(work: Work) -> None:
-    """Raise (or resolve) the alerts the command's own events change, before it commits."""
+    """Raise (or resolve) the alerts the command's own events change, before it commits.
+
+    Scoped to the events stored since the last check (``Work.check``): a mass intake runs
+    this once per chunk, for the people and cells of that chunk, in the same transaction.
+    """
     persons: set[str] = set()
     cells: set[str] = set()
-    for event in work.stored:
+    new = work.unchecked()
+    for event in new:
         payload = event.payload
         if "person_id" in payload:
             persons.add(str(payload["person_id"]))
         for key in ("cell_id", "from_cell_id"):
             if payload.get(key):
                 cells.add(str(payload[key]))
-    backdated(work)
+    backdated(work, new)
     if not persons and not cells:
         return
     ledger = work.ledger.ledger_id
-    cells |= cells_left(work, persons)
+    cells |= cells_left(work, persons, new)
     unit_ids = sorted(
         set(
             work.conn.execute(
                 select(cell_table.c.unit_id).where(
-                    cell_table.c.ledger_id == ledger, cell_table.c.cell_id.in_(sorted(cells))
+                    cell_table.c.ledger_id == ledger, among(work.conn, cell_table.c.cell_id, sorted(cells))
                 )
             ).scalars()
         )
@@ -48,17 +56,17 @@ def after_command(work: Work) -> None:
     reconcile(work, ledger, at, findings, persons=sorted(persons), cell_ids=sorted(cells), unit_ids=unit_ids)
 
 
-def cells_left(work: Work, persons: set[str]) -> set[str]:
+def cells_left(work: Work, persons: set[str], new: Sequence[StoredEvent]) -> set[str]:
     """Cells the command's people were in until now (a release or a transfer names none)."""
     if not persons:
         return set()
-    times = sorted({e.occurred_at for e in work.stored})
+    times = sorted({e.occurred_at for e in new})
     rows = work.conn.execute(
         select(stays.c.cell_id).where(
             stays.c.ledger_id == work.ledger.ledger_id,
-            stays.c.person_id.in_(sorted(persons)),
+            among(work.conn, stays.c.person_id, sorted(persons)),
             stays.c.cell_id.is_not(None),
-            stays.c.valid_to.in_(times),
+            among(work.conn, stays.c.valid_to, times),
         )
     )
     return {str(cell) for cell in rows.scalars()}
@@ -69,11 +77,11 @@ def cells_left(work: Work, persons: set[str]) -> set[str]:
 BACKDATING_LIMIT = timedelta(hours=72)
 
 
-def backdated(work: Work) -> None:
+def backdated(work: Work, new: Sequence[StoredEvent]) -> None:
     """R23: raise an alert for each event of this command recorded long after it happened."""
     late = [
         e
-        for e in work.stored
+        for e in new
         if e.recorded_at - e.occurred_at > BACKDATING_LIMIT and "person_id" in e.payload  # entries about people
     ]
     for event in late:

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Hashable, Iterable, Mapping
 from datetime import date
 from decimal import Decimal
+from typing import Any, TypeVar
 
 import orjson
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, and_, func, select
 
 from habeas.domain.custody import HELD, Episode, Status
 from habeas.domain.housing import Cell, Occupant
 from habeas.domain.identity import IdentityDocument, KnownPerson
 from habeas.errors import Conflict, NotFound
+from habeas.store.bulk import among
 from habeas.store.register_tables import cells, episodes, facilities, people, person_documents, person_keys, units
 
 
@@ -25,9 +27,25 @@ def facility(conn: Connection, ledger: str, facility_id: str) -> dict[str, objec
     return dict(row._mapping)
 
 
+# What an Episode holds: the other columns (legal basis text, five instants to parse) are
+# not read on a command's path.
+EPISODE_COLUMNS = (
+    episodes.c.episode_id,
+    episodes.c.person_id,
+    episodes.c.facility_id,
+    episodes.c.booking_number,
+    episodes.c.status,
+    episodes.c.legal_status,
+    episodes.c.cell_id,
+    episodes.c.unit_id,
+    episodes.c.since,
+    episodes.c.last_event_at,
+)
+
+
 def open_episode(conn: Connection, ledger: str, person_id: str) -> Episode | None:
     row = conn.execute(
-        select(episodes).where(
+        select(*EPISODE_COLUMNS).where(
             episodes.c.ledger_id == ledger,
             episodes.c.person_id == person_id,
             episodes.c.status.in_([s.value for s in HELD]),
@@ -41,9 +59,9 @@ def open_episodes(conn: Connection, ledger: str, person_ids: Iterable[str]) -> d
     found: dict[str, Episode] = {}
     for start in range(0, len(ids), 500):
         rows = conn.execute(
-            select(episodes).where(
+            select(*EPISODE_COLUMNS).where(
                 episodes.c.ledger_id == ledger,
-                episodes.c.person_id.in_(ids[start : start + 500]),
+                among(conn, episodes.c.person_id, ids[start : start + 500]),
                 episodes.c.status.in_([s.value for s in HELD]),
             )
         )
@@ -71,19 +89,10 @@ def require_open_episode(conn: Connection, ledger: str, person_id: str) -> Episo
     return episode
 
 
-def _episode(row: object) -> Episode:
-    r = row._mapping  # type: ignore[attr-defined]
+def _episode(row: Any) -> Episode:
+    episode_id, person_id, facility_id, booking, status, legal_status, cell_id, unit_id, since, last = row
     return Episode(
-        r["episode_id"],
-        r["person_id"],
-        r["facility_id"],
-        r["booking_number"],
-        Status(r["status"]),
-        r["legal_status"],
-        r["cell_id"],
-        r["unit_id"],
-        r["since"],
-        r["last_event_at"],
+        episode_id, person_id, facility_id, booking, Status(status), legal_status, cell_id, unit_id, since, last
     )
 
 
@@ -94,7 +103,7 @@ def cell_rows(
     if facility_id is not None:
         query = query.where(cells.c.facility_id == facility_id)
     if cell_ids is not None:
-        query = query.where(cells.c.cell_id.in_(list(cell_ids)))
+        query = query.where(among(conn, cells.c.cell_id, cell_ids))
     return [dict(r._mapping) for r in conn.execute(query.order_by(cells.c.cell_id))]
 
 
@@ -132,7 +141,7 @@ def housing_cells(
     if facility_id is not None:
         query = query.where(episodes.c.facility_id == facility_id)
     if cell_ids is not None:
-        query = query.where(episodes.c.cell_id.in_(ids))
+        query = query.where(among(conn, episodes.c.cell_id, ids))
     for r in conn.execute(query):
         if r.cell_id in occupants:
             occupants[r.cell_id].append(
@@ -153,56 +162,107 @@ def housing_cells(
 
 
 def people_by_document(conn: Connection, ledger: str, keys: Iterable[str]) -> dict[str, str]:
-    wanted = list(set(keys))
+    wanted = sorted(set(keys))
     if not wanted:
         return {}
-    rows = conn.execute(
-        select(person_documents.c.doc_key, person_documents.c.person_id).where(
-            person_documents.c.ledger_id == ledger, person_documents.c.doc_key.in_(wanted)
+    found: dict[str, str] = {}
+    for start in range(0, len(wanted), SLICE):
+        rows = conn.execute(
+            select(person_documents.c.doc_key, person_documents.c.person_id).where(
+                person_documents.c.ledger_id == ledger,
+                among(conn, person_documents.c.doc_key, wanted[start : start + SLICE]),
+            )
         )
-    )
-    return {r.doc_key: r.person_id for r in rows}
+        found.update((r.doc_key, r.person_id) for r in rows)
+    return found
 
 
 def known_people(conn: Connection, ledger: str, probe: Iterable[str]) -> list[KnownPerson]:
     """People sharing a blocking key with the probe, with what the matcher compares."""
-    keys = list(probe)
-    if not keys:
-        return []
-    ids = select(person_keys.c.person_id).where(person_keys.c.ledger_id == ledger, person_keys.c.key.in_(keys))
-    rows = conn.execute(select(people).where(people.c.ledger_id == ledger, people.c.person_id.in_(ids))).all()
+    return known_people_many(conn, ledger, {0: probe})[0]
+
+
+K = TypeVar("K", bound=Hashable)
+SLICE = 2000  # bound parameters per IN list (SQLite allows 32,766 in one statement)
+
+
+def known_people_many(conn: Connection, ledger: str, probes: Mapping[K, Iterable[str]]) -> dict[K, list[KnownPerson]]:
+    """For each probe, the people sharing a blocking key with it: one probe for a whole chunk.
+
+    The keys are looked up first and the people by id after, each an indexed IN query:
+    a join (or ``IN (subquery)``) gets a nested loop over every person of the ledger from
+    PostgreSQL's planner when the statistics predate a mass intake.
+    """
+    keyed = {k: frozenset(keys) for k, keys in probes.items()}
+    wanted = sorted(set().union(*keyed.values())) if keyed else []
+    owners: dict[str, list[str]] = {}
+    for start in range(0, len(wanted), SLICE):
+        rows = conn.execute(
+            select(person_keys.c.key, person_keys.c.person_id).where(
+                person_keys.c.ledger_id == ledger, among(conn, person_keys.c.key, wanted[start : start + SLICE])
+            )
+        )
+        for r in rows:
+            owners.setdefault(r.key, []).append(r.person_id)
+    ids = sorted({p for found in owners.values() for p in found})
     docs: dict[str, list[IdentityDocument]] = {}
-    for r in conn.execute(
-        select(person_documents).where(
-            person_documents.c.ledger_id == ledger, person_documents.c.person_id.in_([r.person_id for r in rows])
+    known: dict[str, KnownPerson] = {}
+    for start in range(0, len(ids), SLICE):
+        part = ids[start : start + SLICE]
+        for r in conn.execute(
+            select(person_documents.c.doc_key, person_documents.c.person_id).where(
+                person_documents.c.ledger_id == ledger, among(conn, person_documents.c.person_id, part)
+            )
+        ):
+            kind, issuer, number = r.doc_key.split(":", 2)
+            docs.setdefault(r.person_id, []).append(IdentityDocument(kind.lower(), number, issuer))
+        for p in conn.execute(
+            select(
+                people.c.person_id, people.c.given_names, people.c.family_names, people.c.aliases, people.c.birth_date
+            ).where(people.c.ledger_id == ledger, among(conn, people.c.person_id, part))
+        ):
+            known[p.person_id] = KnownPerson(
+                p.person_id,
+                p.given_names,
+                p.family_names,
+                tuple(orjson.loads(p.aliases)),
+                p.birth_date,
+                tuple(docs.get(p.person_id, ())),
+            )
+    out: dict[K, list[KnownPerson]] = {}
+    for k, keys in keyed.items():
+        ids_here = {p for key in keys for p in owners.get(key, ())}
+        out[k] = [known[p] for p in sorted(ids_here) if p in known]
+    return out
+
+
+def people_exist(conn: Connection, ledger: str, person_ids: Iterable[str]) -> set[str]:
+    """Which of ``person_ids`` the register knows."""
+    ids = sorted(set(person_ids))
+    found: set[str] = set()
+    for start in range(0, len(ids), SLICE):
+        found.update(
+            conn.execute(
+                select(people.c.person_id).where(
+                    people.c.ledger_id == ledger, among(conn, people.c.person_id, ids[start : start + SLICE])
+                )
+            ).scalars()
         )
-    ):
-        kind, issuer, number = r.doc_key.split(":", 2)
-        docs.setdefault(r.person_id, []).append(IdentityDocument(kind.lower(), number, issuer))
-    return [
-        KnownPerson(
-            r.person_id,
-            r.given_names,
-            r.family_names,
-            tuple(orjson.loads(r.aliases)),
-            r.birth_date,
-            tuple(docs.get(r.person_id, ())),
-        )
-        for r in rows
-    ]
+    return found
 
 
 def bookings_this_year(conn: Connection, ledger: str, facility_id: str, prefix: str) -> int:
-    return int(
-        conn.execute(
-            # every booking ever issued with this prefix, wherever that person is now (a transit
-            # moves the episode to another facility but its booking number stays taken)
-            select(func.count()).where(
-                episodes.c.ledger_id == ledger,
-                episodes.c.booking_number.like(f"{prefix}%"),
-            )
-        ).scalar_one()
-    )
+    # Every booking ever issued with this prefix, wherever that person is now (a transit moves
+    # the episode to another facility but its booking number stays taken).
+    if conn.dialect.name == "sqlite":
+        # A range on the booking index (SQLite compares text bytewise): SQLite's LIKE is
+        # case-insensitive, so it cannot use the index and would scan the ledger's episodes.
+        matches = and_(
+            episodes.c.booking_number >= prefix, episodes.c.booking_number < prefix[:-1] + chr(ord(prefix[-1]) + 1)
+        )
+    else:
+        matches = episodes.c.booking_number.like(f"{prefix}%")
+    return int(conn.execute(select(func.count()).where(episodes.c.ledger_id == ledger, matches)).scalar_one())
 
 
 def person_sex_and_birth(conn: Connection, ledger: str, person_id: str) -> tuple[str, date | None, str | None]:

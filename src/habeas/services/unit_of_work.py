@@ -31,7 +31,12 @@ class Work:
     actor: str
     recorded_at: datetime
     pending: list[NewEvent] = field(default_factory=list)
+    # Stored since the safeguards last ran: the whole command, or the current chunk of a
+    # mass intake (which checks chunk by chunk); what ``after`` looks at.
     stored: list[StoredEvent] = field(default_factory=list)
+    checked: list[StoredEvent] = field(default_factory=list)  # stored, and already checked
+    after: Callable[[Work], None] | None = None  # the command's safeguards (services.safeguarding)
+    checks_run: int = 0
 
     def add(
         self, type_name: str, payload: BaseModel | dict[str, Any], occurred_at: datetime, event_id: UUID | None = None
@@ -49,6 +54,25 @@ class Work:
         self.stored.extend(stored)
         return stored
 
+    def unchecked(self) -> list[StoredEvent]:
+        """The events stored since the safeguards last ran (``stored``)."""
+        return self.stored
+
+    def check(self) -> None:
+        """Flush, then run the safeguards over what this command stored since they last ran.
+
+        Still inside the command's transaction: a breach is never missed, only checked
+        once for a whole chunk of a mass intake instead of once per person.
+        """
+        self.flush()
+        # Once at least (as every command always did), then again only for what is new.
+        if self.after is not None and (self.stored or not self.checks_run):
+            self.after(self)
+            self.flush()
+            self.checks_run += 1
+        self.checked.extend(self.stored)
+        self.stored = []
+
 
 @contextmanager
 def unit_of_work(
@@ -58,12 +82,9 @@ def unit_of_work(
     ledger = Ledger(engine, ledger_id, REGISTRY)
     with write_transaction(engine) as conn:
         read_head(conn, ledger_id, lock=True)  # serialize with other writers before reading state
-        work = Work(conn, ledger, actor, recorded_at)
+        work = Work(conn, ledger, actor, recorded_at, after=after)
         yield work
-        work.flush()
-        if after is not None:
-            after(work)
-            work.flush()
+        work.check()
 
 
 def append_and_project(

@@ -1,21 +1,25 @@
-"""Many-row inserts straight to the driver's executemany.
+"""Many-row inserts and updates straight to the driver, and id lists as one parameter.
 
 SQLAlchemy's per-row parameter processing costs more than SQLite's own insert,
 so hot paths (ledger appends, projection batches) hand the driver plain tuples
-whose values are already in the form the backend stores (see :func:`db_instant`).
-The statement text is built from the Core ``Table``, so names stay in one place.
+whose values are already in the form the backend stores (see :func:`instant_converter`
+and :func:`insert_dicts`, which converts as the column types would).  On PostgreSQL a
+batch is one ``COPY`` or one ``UPDATE ... FROM unnest(...)``.  The statement text is
+built from the Core ``Table``, so names stay in one place.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import datetime
-from functools import cache
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import date, datetime
+from functools import cache, lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, Table
+import orjson
+from sqlalchemy import ARRAY, ColumnElement, Connection, Date, Dialect, String, Table, any_, bindparam, func, select
 
 from habeas.ledger.timefmt import format_instant
+from habeas.store.types import UtcInstant
 
 
 @cache
@@ -50,5 +54,139 @@ def instant_converter(conn: Connection) -> Any:
     return format_instant
 
 
-def _identity(value: datetime) -> datetime:
+def _identity(value: Any) -> Any:
     return value
+
+
+def _marker(paramstyle: str) -> str:
+    return "?" if paramstyle == "qmark" else "%s"
+
+
+@cache
+def update_sql(
+    table: Table,
+    set_columns: tuple[str, ...],
+    where_columns: tuple[str, ...],
+    paramstyle: str,
+    where_null: tuple[str, ...] = (),
+) -> str:
+    for name in (*set_columns, *where_columns, *where_null):
+        table.c[name]
+    m = _marker(paramstyle)
+    assignments = ", ".join(f"{c} = {m}" for c in set_columns)
+    conditions = [f"{c} = {m}" for c in where_columns] + [f"{c} IS NULL" for c in where_null]
+    return f"UPDATE {table.name} SET {assignments} WHERE {' AND '.join(conditions)}"
+
+
+def update_rows(
+    conn: Connection,
+    table: Table,
+    set_columns: tuple[str, ...],
+    where_columns: tuple[str, ...],
+    rows: Sequence[Mapping[str, Any]],
+    where_null: tuple[str, ...] = (),
+) -> None:
+    """``UPDATE table SET set_columns WHERE where_columns [AND where_null IS NULL]`` per row, to the driver.
+
+    Each row maps every named column to its value as Core would bind it (aware datetimes,
+    dates); the values are converted here as the column's type would.
+    """
+    if not rows:
+        return
+    names = (*set_columns, *where_columns)
+    if conn.dialect.name == "postgresql" and len(rows) >= COPY_FROM:
+        keys = {tuple(row[n] for n in where_columns) for row in rows}
+        if len(keys) == len(rows):  # one statement; with a key twice, row by row keeps the last one last
+            conn.exec_driver_sql(
+                _unnest_update_sql(table, set_columns, where_columns, where_null, conn.dialect),
+                tuple([row[n] for row in rows] for n in names),
+            )
+            return
+    convert = _converters(table, names, conn.dialect.name)
+    conn.exec_driver_sql(
+        update_sql(table, set_columns, where_columns, conn.dialect.paramstyle, where_null),
+        [tuple(f(row[n]) for n, f in zip(names, convert, strict=True)) for row in rows],
+    )
+
+
+@cache
+def _unnest_update_sql(
+    table: Table,
+    set_columns: tuple[str, ...],
+    where_columns: tuple[str, ...],
+    where_null: tuple[str, ...],
+    dialect: Dialect,
+) -> str:
+    """PostgreSQL: one ``UPDATE ... FROM unnest(arrays)`` for a whole batch.
+
+    One statement and one plan instead of a plan per row: a row-by-row executemany gets a
+    generic plan made from the statistics of before the batch, a sequential scan per row
+    when those say the table is empty (the first batch of a mass intake).
+    """
+    names = (*set_columns, *where_columns)
+    arrays = ", ".join(f"%s::{table.c[n].type.compile(dialect=dialect)}[]" for n in names)
+    assignments = ", ".join(f"{n} = u.{n}" for n in set_columns)
+    conditions = [f"{table.name}.{n} = u.{n}" for n in where_columns] + [
+        f"{table.name}.{n} IS NULL" for n in where_null
+    ]
+    return (
+        f"UPDATE {table.name} SET {assignments} FROM unnest({arrays}) AS u({', '.join(names)}) "
+        f"WHERE {' AND '.join(conditions)}"
+    )
+
+
+def insert_dicts(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    """:func:`insert_rows` for rows given as dicts of Core values (every row with the same keys)."""
+    if not rows:
+        return
+    names = tuple(rows[0])
+    convert = _converters(table, names, conn.dialect.name)
+    if not any(f is not _identity for f in convert):
+        insert_rows(conn, table, names, [tuple(row[n] for n in names) for row in rows])
+        return
+    insert_rows(conn, table, names, [tuple(f(row[n]) for n, f in zip(names, convert, strict=True)) for row in rows])
+
+
+@cache
+def _converters(table: Table, names: tuple[str, ...], dialect: str) -> tuple[Callable[[Any], Any], ...]:
+    """Per column, what turns a Core value into the driver's (what the column type's bind processor does)."""
+    return tuple(f for name in names for f in _converters_for(table.c[name].type, dialect))
+
+
+@lru_cache(maxsize=1 << 14)  # a batch repeats its instants (since = last_event_at = admitted_at, one placement time)
+def _instant_text(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    if value.utcoffset() is None:
+        raise ValueError("naive datetime given to a UTC column")
+    return format_instant(value)
+
+
+def _date_text(value: date | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def among(conn: Connection, column: ColumnElement[Any], values: Iterable[Any]) -> ColumnElement[bool]:
+    """``column IN (values)`` with the values as one parameter: an array on PostgreSQL, JSON on SQLite.
+
+    ``column.in_(list)`` coerces every value into a bound literal of its own when the query
+    is built and renders a placeholder (a cast, on PostgreSQL) per value when it runs, so
+    the statement text changes with the list and the driver parses it again; for the
+    hundreds of ids of a mass-intake chunk that costs more than running the query.  With
+    one parameter the statement is the same every time (``= ANY(%s)``;
+    ``IN (SELECT value FROM json_each(?))``, whose ids SQLite looks up in the column's index).
+    """
+    if conn.dialect.name == "postgresql":
+        return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
+    (convert,) = _converters_for(column.type, conn.dialect.name)
+    listed = orjson.dumps([convert(v) for v in values]).decode()
+    each = func.json_each(bindparam(None, listed, type_=String)).table_valued("value")
+    return column.in_(select(each.c.value))
+
+
+def _converters_for(kind: Any, dialect: str) -> tuple[Callable[[Any], Any], ...]:
+    if dialect != "postgresql" and isinstance(kind, UtcInstant):
+        return (_instant_text,)
+    if dialect != "postgresql" and isinstance(kind, Date):
+        return (_date_text,)
+    return (_identity,)

@@ -8,6 +8,8 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
+from habeas.store.engine import refresh_statistics
+
 
 def alembic_config(engine: Engine) -> Config:
     config = Config()
@@ -17,7 +19,11 @@ def alembic_config(engine: Engine) -> Config:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
+    before = current_revision(engine)
     command.upgrade(alembic_config(engine), revision)
+    if current_revision(engine) != before:
+        # New tables and indexes: give the planner statistics now rather than after the first slow query.
+        refresh_statistics(engine)
 
 
 def downgrade(engine: Engine, revision: str) -> None:
