@@ -11,19 +11,21 @@ from itertools import groupby
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, delete, insert
+from sqlalchemy import Connection, delete
 
 from habeas.ledger.envelope import StoredEvent
-from habeas.projections import law, register
+from habeas.projections import law, register, transfer
+from habeas.store.bulk import insert_dicts
 from habeas.store.law_tables import LAW_TABLES
 from habeas.store.register_tables import PROJECTION_TABLES, person_events
+from habeas.store.transfer_tables import TRANSFER_TABLES
 
 HANDLERS: dict[str, list[register.Handler]] = {}
-for module in (register, law):  # register first: law handlers read the rows it writes
+for module in (register, law, transfer):  # register first: law handlers read the rows it writes
     for type_name, handler in module.HANDLERS.items():
         HANDLERS.setdefault(type_name, []).append(handler)
 
-ALL_TABLES = (*PROJECTION_TABLES, *LAW_TABLES)
+ALL_TABLES = (*PROJECTION_TABLES, *LAW_TABLES, *TRANSFER_TABLES)
 
 
 def apply(conn: Connection, ledger: str, stored: Sequence[StoredEvent]) -> None:
@@ -37,8 +39,7 @@ def apply(conn: Connection, ledger: str, stored: Sequence[StoredEvent]) -> None:
             timeline.extend(
                 {"ledger_id": ledger, "person_id": p["person_id"], "seq": e.seq} for e, p in items if "person_id" in p
             )
-    if timeline:
-        conn.execute(insert(person_events), timeline)
+    insert_dicts(conn, person_events, timeline)
 
 
 def clear(conn: Connection, ledger: str) -> None:

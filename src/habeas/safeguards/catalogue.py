@@ -167,7 +167,7 @@ RULES: tuple[Rule, ...] = (
         "ICPPED 17(3)(d); standards.md §5",
         "critical",
         "refuse+alert",
-        "admission (custodian never empty); claims arrive with the transfers issue",
+        "admission (custodian never empty) and transfer import; sweep (claims, ended agreements)",
     ),
     Rule(
         "R26",
@@ -183,7 +183,7 @@ RULES: tuple[Rule, ...] = (
         "F16",
         "high",
         "alert",
-        "not yet: billing arrives with the transfers issue",
+        "sweep (invoices reconciled with the register's person-days)",
     ),
     Rule(
         "R28",

@@ -1,0 +1,95 @@
+"""Leaving: back to the sending state, repatriation, a third state, release into a third state's hands,
+each with its authority and handover (ICPPED 17(3)(h), R14, R15) and court orders respected (R26)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import Engine, select
+
+from habeas.errors import Conflict, InvalidInput
+from habeas.store.register_tables import episodes
+from habeas.store.transfer_tables import transferees
+from tests.transfer import support as s
+
+NOW = datetime(2025, 4, 2, tzinfo=UTC)
+ARRIVAL = datetime(2025, 3, 16, 3, tzinfo=UTC)
+DETAILS = {"authority": "Ministry (synthetic)", "order_reference": "EXIT-1", "handed_over_to": "Escort (synthetic)"}
+
+
+def setup(engine: Engine, ledger_id: str, n: int = 1) -> tuple[s.World, list[str]]:
+    w = s.world(engine, ledger_id, NOW)
+    w.transfers.conclude("user:director", s.agreement(), datetime(2025, 3, 1, tzinfo=UTC))
+    admitted = w.transfers.import_flight("user:intake", s.AGREEMENT, "F-1", s.flight(1, n, ARRIVAL)).admitted
+    return w, [a.person_id for a in admitted]
+
+
+def state_of(w: s.World, person: str) -> tuple[str, str | None, str | None, str | None]:
+    with w.engine.connect() as conn:
+        row = conn.execute(
+            select(episodes.c.status, episodes.c.place, transferees.c.exit_kind, transferees.c.exit_state)
+            .join(transferees, transferees.c.episode_id == episodes.c.episode_id)
+            .where(episodes.c.ledger_id == w.ledger, episodes.c.person_id == person)
+        ).one()
+    return row.status, row.place, row.exit_kind, row.exit_state
+
+
+@pytest.mark.parametrize(
+    ("kind", "state", "status"),
+    [("return_to_sending_state", "USA", "transferred"), ("repatriation", "VEN", "transferred"),
+     ("third_state", "COL", "transferred")],
+)  # fmt: skip
+def test_each_exit_records_the_handover(engine: Engine, ledger_id: str, kind: str, state: str, status: str) -> None:
+    w, [person] = setup(engine, ledger_id)
+    w.transfers.leave("user:director", person, kind, NOW, destination_state=state, **DETAILS)  # type: ignore[arg-type]
+    assert state_of(w, person) == (status, f"{state}: Escort (synthetic)", kind, state)
+
+
+def test_release_to_a_third_state_is_a_verifiable_release(engine: Engine, ledger_id: str) -> None:
+    w, [person] = setup(engine, ledger_id)
+    head = w.head()
+    with pytest.raises(InvalidInput):  # R15: a release needs its verifier and health check
+        w.transfers.leave("user:director", person, "release_to_third_state", NOW, destination_state="COL", **DETAILS)
+    assert w.head() == head
+    w.transfers.leave("user:director", person, "release_to_third_state", NOW, destination_state="COL",
+                      verified_by="Officer Sintetico", health_check="fit to travel", **DETAILS)  # fmt: skip
+    assert state_of(w, person)[0] == "released"
+
+
+@pytest.mark.parametrize(
+    ("kind", "state", "match"),
+    [("return_to_sending_state", "VEN", "sending state"), ("repatriation", "COL", "nationality"),
+     ("third_state", "USA", "neither party")],
+)  # fmt: skip
+def test_exit_rules_refuse_and_change_nothing(
+    engine: Engine, ledger_id: str, kind: str, state: str, match: str
+) -> None:
+    w, [person] = setup(engine, ledger_id)
+    head = w.head()
+    with pytest.raises(InvalidInput, match=match):
+        w.transfers.leave("user:director", person, kind, NOW, destination_state=state, **DETAILS)  # type: ignore[arg-type]
+    assert w.head() == head
+
+
+def test_a_protection_order_refuses_removal_to_that_country(engine: Engine, ledger_id: str) -> None:
+    w = s.world(engine, ledger_id, NOW)
+    w.transfers.conclude("user:director", s.agreement(), datetime(2025, 3, 1, tzinfo=UTC))
+    w.transfers.record_order("user:records", s.foreign_order("o-ven", numbers=["A200000001"], kind="no_removal",
+                                                            country="VEN", place=None), NOW)  # fmt: skip
+    [person] = w.transfers.import_flight("user:intake", s.AGREEMENT, "F-1", s.flight(1, 1, ARRIVAL)).admitted
+    head = w.head()
+    with pytest.raises(Conflict, match=r"R26.*SYN-o-ven"):
+        w.transfers.leave("user:director", person.person_id, "repatriation", NOW, destination_state="VEN", **DETAILS)
+    assert w.head() == head
+    w.transfers.leave("user:director", person.person_id, "return_to_sending_state", NOW, destination_state="USA",
+                      **DETAILS)  # fmt: skip
+
+
+def test_only_a_transferee_leaves_this_way(engine: Engine, ledger_id: str) -> None:
+    from tests.register.support import admission
+
+    w, _ = setup(engine, ledger_id)
+    domestic = w.register.admit("user:intake", admission(admitted_minutes=60)).person_id
+    with pytest.raises(Conflict, match="not held under a transfer agreement"):
+        w.transfers.leave("user:director", domestic, "third_state", NOW, destination_state="COL", **DETAILS)
