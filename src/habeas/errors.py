@@ -61,3 +61,33 @@ class Conflict(HabeasError):
 
     def __str__(self) -> str:
         return f"{self.field}: {self.rule}"
+
+
+@dataclass
+class Unauthenticated(HabeasError):
+    """No valid credentials: a missing, wrong, expired or revoked token, or a wrong password."""
+
+    reason: str
+
+    def __post_init__(self) -> None:
+        super().__init__(self.reason)
+
+
+@dataclass
+class Forbidden(HabeasError):
+    """Signed in, but this role or scope may not do this; ``rule`` says which rule forbids it."""
+
+    rule: str
+
+    def __post_init__(self) -> None:
+        super().__init__(self.rule)
+
+
+@dataclass
+class Locked(HabeasError):
+    """Too many failed sign-ins: refused until ``until`` (an ISO 8601 instant)."""
+
+    until: str
+
+    def __post_init__(self) -> None:
+        super().__init__(f"sign-in locked until {self.until} after repeated failures")

@@ -13,11 +13,13 @@ import typer
 from rich.table import Table
 
 from habeas import __version__
+from habeas.cli.accounts import account_commands
 from habeas.cli.context import Settings, now
 from habeas.cli.law import law_commands
 from habeas.cli.output import catch_refusals, console, errors, fail, settings
 from habeas.cli.register import register_commands
 from habeas.cli.tour import run_tour
+from habeas.cli.transfer import transfer_commands
 from habeas.domain.events import LedgerOpened
 from habeas.errors import HabeasError
 from habeas.ledger import proofs
@@ -51,6 +53,8 @@ proof_app = typer.Typer(help="Print Merkle proofs (RFC 9162) as JSON.", no_args_
 app.add_typer(proof_app, name="proof")
 register_commands(app)
 law_commands(app)
+transfer_commands(app)
+account_commands(app)
 
 
 @app.callback()

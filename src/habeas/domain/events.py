@@ -6,7 +6,7 @@ old one stays readable (events are never rewritten, see architecture §Storage).
 
 from __future__ import annotations
 
-from habeas.domain import alerts, custody, facility, law, person, rollcall
+from habeas.domain import accounts, alerts, custody, facility, law, person, rollcall, transfer
 from habeas.domain.types import Identifier, Name, Payload, Seq, Text
 from habeas.ledger.registry import EventRegistry
 
@@ -72,6 +72,14 @@ CATALOGUE: dict[str, type[Payload]] = {
     "order.lifted": law.OrderLifted,
     "sentence.recorded": law.SentenceRecorded,
     "notification.recorded": law.NotificationRecorded,
+    "account.created": accounts.AccountCreated,
+    "account.disabled": accounts.AccountDisabled,
+    "account.enabled": accounts.AccountEnabled,
+    "account.password_changed": accounts.PasswordChanged,
+    "account.token_issued": accounts.TokenIssued,
+    "account.token_revoked": accounts.TokenRevoked,
+    "account.locked": accounts.AccountLocked,
+    **transfer.CATALOGUE,  # transfers between states, invoices (issue #5)
 }
 
 

@@ -1,0 +1,1 @@
+"""Statistics and open-data exports for the public, oversight and the pages."""
