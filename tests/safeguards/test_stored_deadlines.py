@@ -254,6 +254,23 @@ class StoredDeadlinesContract:
 
     # --- reconcile after a command reads only the alerts it can touch -----------------------------------------
 
+    def test_a_corrected_admission_time_moves_the_duty_clocks(self, world: Callable[..., World]) -> None:
+        # R10: the admission examination is due within 24 h of admission.  The admission was
+        # recorded at 12:00 but happened 10 h earlier: the 24 h run from the corrected time.
+        admitted = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
+        w = world(admitted)
+        person = w.admit(INTL, admitted, arrested=admitted - 20 * H)
+        assert found(w, admitted + 24 * H - MIN, "R10") == []
+        with w.engine.connect() as conn:
+            event_id = conn.execute(
+                text("SELECT event_id FROM events WHERE ledger_id = :l AND type = 'custody.admitted'"), {"l": w.ledger}
+            ).scalar_one()
+        w.set(admitted + H)
+        w.reg.correct("user:records", event_id, {"occurred_at": format_instant(admitted - 10 * H)}, "clock", w.clock.now)
+        assert duty(w, person).admitted_at == admitted - 10 * H
+        assert found(w, admitted + 14 * H - MIN, "R10") == []  # boundary: 24 h after the corrected time
+        assert [f.subject for f in found(w, admitted + 14 * H + MIN, "R10")] == [person]
+
     def test_a_command_for_one_person_leaves_other_alerts_alone(self, world: Callable[..., World]) -> None:
         start = datetime(2021, 6, 1, 12, 0, tzinfo=UTC)
         w = world(start)

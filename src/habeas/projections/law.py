@@ -17,6 +17,7 @@ from habeas.domain.policy import Policy
 from habeas.domain.sentencing import Calculation, CountSentence, CustodyCredit, Term, compute, rules_from_policy
 from habeas.errors import HabeasError
 from habeas.ledger.envelope import StoredEvent
+from habeas.ledger.log import read_events_by_id
 from habeas.ledger.timefmt import format_instant, parse_instant
 from habeas.policy.loader import load_policy
 from habeas.store.law_tables import (
@@ -600,6 +601,36 @@ def _then_held(handler: Handler | None) -> Handler:
     return handle
 
 
+
+def _corrected(conn: Connection, ledger: str, items: list[Any]) -> None:
+    """A corrected admission time moves the duty clocks that run from admission (R7–R11).
+
+    The register's projection moves the episode and its stays; without this the sweep
+    would keep measuring the 24-hour duties from the time first recorded.
+    """
+    for _event, p in items:
+        fields = p["corrected_fields"]
+        if "occurred_at" not in fields:
+            continue
+        (original,) = read_events_by_id(conn, ledger, [p["corrects_event_id"]])
+        if original.type != "custody.admitted":
+            continue
+        new = parse_instant(str(fields["occurred_at"]))
+        episode = original.payload["episode_id"]
+        row = conn.execute(
+            select(duties.c.admitted_at, duties.c.injury_at).where(
+                duties.c.ledger_id == ledger, duties.c.episode_id == episode
+            )
+        ).first()
+        if row is None:
+            continue
+        values: dict[str, Any] = {"admitted_at": new}
+        if row.injury_at is not None and row.injury_at == row.admitted_at:  # injuries were seen at admission
+            values["injury_at"] = new
+        conn.execute(
+            update(duties).where(duties.c.ledger_id == ledger, duties.c.episode_id == episode).values(**values)
+        )
+
 HANDLERS: dict[str, Handler] = {
     "custody.admitted": _admitted,
     "medical.examined": _examined,
@@ -617,6 +648,7 @@ HANDLERS: dict[str, Handler] = {
     "order.executed": _order_closed("executed"),
     "order.lifted": _order_closed("lifted"),
     "sentence.recorded": _sentence,
+    "event.corrected": _corrected,
 }
 for _type, (_, _to) in TRANSITIONS.items():
     if _to is not None:  # a change of status (None: the event keeps it)
