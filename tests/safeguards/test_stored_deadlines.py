@@ -266,7 +266,8 @@ class StoredDeadlinesContract:
                 text("SELECT event_id FROM events WHERE ledger_id = :l AND type = 'custody.admitted'"), {"l": w.ledger}
             ).scalar_one()
         w.set(admitted + H)
-        w.reg.correct("user:records", event_id, {"occurred_at": format_instant(admitted - 10 * H)}, "clock", w.clock.now)
+        earlier = {"occurred_at": format_instant(admitted - 10 * H)}
+        w.reg.correct("user:records", event_id, earlier, "the intake clock was wrong", w.clock.now)
         assert duty(w, person).admitted_at == admitted - 10 * H
         assert found(w, admitted + 14 * H - MIN, "R10") == []  # boundary: 24 h after the corrected time
         assert [f.subject for f in found(w, admitted + 14 * H + MIN, "R10")] == [person]
