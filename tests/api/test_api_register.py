@@ -247,6 +247,9 @@ class ApiContract:
             self.admit(api)
         facility = api.client.get(f"{PREFIX}/public/statistics").json()["facilities"][0]
         assert facility["population"] == {"value": 6, "suppressed": False}
+        flows = api.client.get(f"{PREFIX}/public/statistics").json()["flows"]
+        assert [(f["month"], f["admissions"]["value"]) for f in flows] == [("2025-03", 6)]  # counted by the database
+        assert flows[0]["releases"] == {"value": 0, "suppressed": False}
         assert facility["declared_capacity"] == 24 and facility["icrc_capacity"] == 6 * 3  # 12 m² / 3.4 = 3 per cell
 
 

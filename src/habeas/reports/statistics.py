@@ -13,8 +13,9 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select
 
 from habeas.services import queries
 from habeas.store.register_tables import episodes, facilities
@@ -90,15 +91,29 @@ def _rate(population: int | None, capacity: int | None) -> Decimal | None:
     return (Decimal(population) / capacity * 100).quantize(Decimal("0.1"))
 
 
+def _month(conn: Connection, column: Any) -> Any:
+    """The UTC calendar month of an instant column, as 'YYYY-MM', computed by the database."""
+    if conn.dialect.name == "sqlite":
+        return func.substr(column, 1, 7)  # stored as fixed-width ISO 8601 UTC text
+    return func.to_char(func.timezone("UTC", column), "YYYY-MM")
+
+
 def _flows(conn: Connection, ledger: str, small_number: int) -> list[MonthlyFlow]:
+    """Counted by the database (GROUP BY month): a public request never reads the episodes one by one."""
     admissions: Counter[str] = Counter()
     closed: Counter[tuple[str, str]] = Counter()
-    for r in conn.execute(
-        select(episodes.c.admitted_at, episodes.c.closed_at, episodes.c.status).where(episodes.c.ledger_id == ledger)
+    admitted_month = _month(conn, episodes.c.admitted_at).label("m")
+    for month, n in conn.execute(
+        select(admitted_month, func.count()).where(episodes.c.ledger_id == ledger).group_by(admitted_month)
     ):
-        admissions[r.admitted_at.strftime("%Y-%m")] += 1
-        if r.closed_at is not None:
-            closed[(r.closed_at.strftime("%Y-%m"), r.status)] += 1
+        admissions[month] += n
+    closed_month = _month(conn, episodes.c.closed_at).label("m")
+    for month, status, n in conn.execute(
+        select(closed_month, episodes.c.status, func.count())
+        .where(episodes.c.ledger_id == ledger, episodes.c.closed_at.is_not(None))
+        .group_by(closed_month, episodes.c.status)
+    ):
+        closed[(month, status)] += n
     months = sorted(set(admissions) | {m for m, _ in closed})
     return [
         MonthlyFlow(
