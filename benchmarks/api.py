@@ -135,11 +135,14 @@ async def load(
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", limits=limits, timeout=30) as http:
             while time.perf_counter() < stop_at:
                 started = time.perf_counter()
-                response = await request(http, rng)
+                try:
+                    status = (await request(http, rng)).status_code
+                except httpx.TimeoutException:
+                    status = 599  # no answer within the client's timeout: counted, with its wait, as an error
                 took = time.perf_counter() - started
                 if measuring:
                     latencies.append(took)
-                    if response.status_code >= 300:
+                    if status >= 300:
                         errors += 1
 
     start = time.perf_counter()
@@ -153,7 +156,10 @@ async def load(
     latencies.sort()
     p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] if latencies else float("nan")
     p50 = statistics.median(latencies) if latencies else float("nan")
-    return LoadResult(name, len(latencies), seconds, p50 * 1000, p99 * 1000, errors)
+    result = LoadResult(name, len(latencies), seconds, p50 * 1000, p99 * 1000, errors)
+    console.print(f"  {name}: {result.per_second:,.0f} req/s, p50 {result.p50_ms:.1f} ms, p99 {result.p99_ms:.1f} ms, "
+                  f"{errors} non-2xx of {len(latencies):,}")  # fmt: skip
+    return result
 
 
 def fill(url: str, count: int, seed: int) -> list[str]:
