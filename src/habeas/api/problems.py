@@ -81,6 +81,7 @@ class RefuseNul:
 
 def install(app: FastAPI) -> None:
     app.add_middleware(RefuseNul)
+
     @app.exception_handler(InvalidInput)
     async def invalid(request: Request, error: InvalidInput) -> JSONResponse:
         errors = [FieldError(field=p.field, rule=p.rule) for p in error.problems]

@@ -8,7 +8,7 @@ route × every role against it.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -103,24 +103,35 @@ def reason_header() -> Any:
     return Depends(_reason)
 
 
-def log_read(
-    request: Request, who: Principal, person_id: str, reason: str | None, conn: Connection | None = None
+def log_reads(
+    request: Request, who: Principal, person_ids: Iterable[str], reason: str | None, conn: Connection | None = None
 ) -> None:
     """Architecture: every read of a personal record by a non-public role is itself recorded.
 
-    With ``conn``, the entry is written in the caller's transaction (the read and its log
-    entry commit together); otherwise in a transaction of its own.
+    One row per person shown (a list, a group case of hundreds: one insert).  With ``conn``
+    the rows are written in the caller's transaction (the read and its log commit together);
+    otherwise in a transaction of their own.
     """
+    ids = sorted(set(person_ids))
+    if not ids:
+        return
     state = app_state(request)
-    route = request.scope.get("route")
-    template = getattr(route, "path", None)
-    action = f"{request.method} {PREFIX + template if template else request.url.path}"
-    row = {
+    template = getattr(request.scope.get("route"), "path", None)
+    action = f"{request.method} {PREFIX + template if template else request.url.path}"[:200]
+    common = {
         "at": state.config.clock(), "account_id": who.account_id, "username": who.username, "role": who.role.value,
-        "ledger_id": state.config.ledger_id, "person_id": person_id, "action": action[:200], "reason": reason,
+        "ledger_id": state.config.ledger_id, "action": action, "reason": reason,
     }  # fmt: skip
+    rows = [{**common, "person_id": person} for person in ids]
     if conn is not None:
-        conn.execute(insert(access_log).values(**row))
+        conn.execute(insert(access_log), rows)
         return
     with state.config.engine.begin() as own:
-        own.execute(insert(access_log).values(**row))
+        own.execute(insert(access_log), rows)
+
+
+def log_read(
+    request: Request, who: Principal, person_id: str, reason: str | None, conn: Connection | None = None
+) -> None:
+    """:func:`log_reads` for one person."""
+    log_reads(request, who, [person_id], reason, conn)

@@ -103,7 +103,7 @@ class AccountService:
         if password is not None and (why := _password_problem(password)) is not None:
             problems.append(("password", why))
         if problems:
-            raise InvalidInput.one(*problems[0]) if len(problems) == 1 else _many(problems)
+            raise InvalidInput([Problem(f, r) for f, r in problems])
         self._may(manager, role_, "create")
         account_id = str(uuid4())
         now = self.clock()
@@ -223,6 +223,12 @@ class AccountService:
                     a.TokenRevoked(account_id=owner.account_id, token_id=token_id, reason=reason),
                     now,
                 )
+
+    def account(self, username: str) -> dict[str, Any]:
+        """One account as shown to managers (never its password hash)."""
+        with self.engine.connect() as conn:
+            row = self._account(conn, username)
+        return {k: v for k, v in row._mapping.items() if k != "password_hash"}
 
     def list_accounts(self) -> list[dict[str, Any]]:
         with self.engine.connect() as conn:
@@ -386,10 +392,6 @@ def _store_failures(conn: Connection, account_id: str, source: str, record: a.Fa
         )
     else:
         conn.execute(insert(sign_in_failures).values(account_id=account_id, source=source, **values))
-
-
-def _many(problems: list[tuple[str, str]]) -> InvalidInput:
-    return InvalidInput([Problem(f, r) for f, r in problems])
 
 
 __all__ = ["AccountService", "IssuedToken", "Session", "Work", "authenticate", "token_hash"]

@@ -26,7 +26,7 @@ from typing import Any
 from uuid import UUID, uuid4
 
 import orjson
-from sqlalchemy import Connection, Engine, and_, func, select
+from sqlalchemy import Connection, Engine, Select, and_, func, select
 
 from habeas.domain import billing
 from habeas.domain import transfer as t
@@ -436,24 +436,15 @@ class TransferService:
         return out
 
     def held_under(self, conn: Connection, agreement_id: str) -> int:
-        return int(
-            conn.execute(
-                select(func.count())
-                .select_from(transferees)
-                .join(
-                    episodes,
-                    and_(
-                        episodes.c.ledger_id == transferees.c.ledger_id,
-                        episodes.c.episode_id == transferees.c.episode_id,
-                    ),
-                )
-                .where(
-                    transferees.c.ledger_id == self.ledger_id,
-                    transferees.c.agreement_id == agreement_id,
-                    episodes.c.status.in_(HELD_VALUES),
-                )
-            ).scalar_one()
-        )
+        query = self._held(select(func.count()).select_from(transferees))
+        return int(conn.execute(query.where(transferees.c.agreement_id == agreement_id)).scalar_one())
+
+    def _held(self, query: Select[Any]) -> Select[Any]:
+        """``query`` over transferees narrowed to those still held (their episode open) in this ledger."""
+        return query.join(
+            episodes,
+            and_(episodes.c.ledger_id == transferees.c.ledger_id, episodes.c.episode_id == transferees.c.episode_id),
+        ).where(transferees.c.ledger_id == self.ledger_id, episodes.c.status.in_(HELD_VALUES))
 
     def _refusal(
         self, plan: _Plan, row: ManifestRow, rule: str, reason: str, order_ids: tuple[str, ...]
@@ -606,19 +597,9 @@ class TransferService:
         """
         with self.engine.connect() as conn:
             link = conn.execute(
-                select(transferees.c.agreement_id, transferees.c.episode_id, transferees.c.sending_doc_key)
-                .join(
-                    episodes,
-                    and_(
-                        episodes.c.ledger_id == transferees.c.ledger_id,
-                        episodes.c.episode_id == transferees.c.episode_id,
-                    ),
-                )
-                .where(
-                    transferees.c.ledger_id == self.ledger_id,
-                    transferees.c.person_id == person_id,
-                    episodes.c.status.in_(HELD_VALUES),
-                )
+                self._held(
+                    select(transferees.c.agreement_id, transferees.c.episode_id, transferees.c.sending_doc_key)
+                ).where(transferees.c.person_id == person_id)
             ).first()
             if link is None:
                 raise Conflict("person_id", f"{person_id} is not held under a transfer agreement")

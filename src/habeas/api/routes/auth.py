@@ -112,7 +112,7 @@ def list_accounts(request: Request, who: Principal = guard(Permission.ACCOUNTS_M
 def add_account(body: NewAccount, request: Request, who: Principal = guard(Permission.ACCOUNTS_MANAGE)) -> Any:
     accounts = app_state(request).accounts
     accounts.add(who, body.username, body.display_name, body.role.value, body.password, scope=body.scope)
-    return next(a for a in accounts.list_accounts() if a["username"] == body.username)
+    return accounts.account(body.username)
 
 
 @router.post("/accounts/{username}/disable", response_model=Done, responses=responses(401, 403, 404, 409, 422))

@@ -20,13 +20,12 @@ from uuid import UUID, uuid4
 import orjson
 from fastapi import APIRouter, Query, Request
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
-from sqlalchemy import Connection, Table, insert, select
+from sqlalchemy import Connection, Table, select
 from sqlalchemy.exc import IntegrityError
 
 from habeas.api.body import body_doc, json_body
-from habeas.api.config import PREFIX
 from habeas.api.problems import responses
-from habeas.api.security import app_state, guard, log_read, reason_header
+from habeas.api.security import app_state, guard, log_read, log_reads, reason_header
 from habeas.domain import law
 from habeas.domain.access import Permission, Principal, Role
 from habeas.domain.custody import HELD as HELD_STATUSES
@@ -38,7 +37,6 @@ from habeas.projections.law import PD_KIND, limit_klass, limit_scopes
 from habeas.services.legal import LegalService
 from habeas.services.register import build_payload
 from habeas.services.scopes import require_visible, visible_people
-from habeas.store.account_tables import access_log
 from habeas.store.law_tables import cases, defendants, duties, instruments, orders, sentences
 from habeas.store.register_tables import episodes, facilities, people
 
@@ -106,29 +104,6 @@ def _require_new(conn: Connection, ledger: str, table: Table, column: str, value
     found = conn.execute(select(table.c[column]).where(table.c.ledger_id == ledger, table.c[column] == value)).first()
     if found is not None:
         raise Conflict(column, f"{value!r} is already recorded")
-
-
-def _log_reads(request: Request, who: Principal, person_ids: Iterable[str], reason: str | None) -> None:
-    """:func:`log_read` for every person a list shows, in one transaction (a group case names hundreds)."""
-    ids = sorted(set(person_ids))
-    if not ids:
-        return
-    if len(ids) == 1:
-        log_read(request, who, ids[0], reason)
-        return
-    state = app_state(request)
-    template = getattr(request.scope.get("route"), "path", None)
-    action = f"{request.method} {PREFIX + template if template else request.url.path}"[:200]
-    now = state.config.clock()
-    with state.config.engine.begin() as conn:
-        conn.execute(
-            insert(access_log),
-            [
-                {"at": now, "account_id": who.account_id, "username": who.username, "role": who.role.value,
-                 "ledger_id": state.config.ledger_id, "person_id": p, "action": action, "reason": reason}
-                for p in ids
-            ],
-        )  # fmt: skip
 
 
 # --- clocks ----------------------------------------------------------------------------------------
@@ -399,7 +374,7 @@ def read_case(
     """A case, its charges and defendants (a court: its own cases only; others look absent)."""
     with _conn(request) as conn:
         found = _case(conn, _ledger(request), case_id, who)
-    _log_reads(request, who, (d.person_id for d in found.defendants), reason)
+    log_reads(request, who, (d.person_id for d in found.defendants), reason)
     return found
 
 
@@ -654,7 +629,7 @@ def list_orders(
         found = [
             _order_out(r, now) for r in conn.execute(query.order_by(orders.c.issued_at, orders.c.order_id).limit(limit))
         ]
-    _log_reads(request, who, (o.person_id for o in found), reason)
+    log_reads(request, who, (o.person_id for o in found), reason)
     return found
 
 

@@ -18,7 +18,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from habeas.api.body import body_doc, json_body
 from habeas.api.problems import responses
-from habeas.api.security import app_state, guard, log_read, reason_header
+from habeas.api.security import app_state, guard, log_read, log_reads, reason_header
 from habeas.domain.access import Permission, Principal, Role
 from habeas.domain.admission import Admission
 from habeas.domain.custody import Injury
@@ -208,9 +208,7 @@ def find_people(
         if scope is not None:
             allowed = set(conn.execute(scope).scalars())
             found = [f for f in found if f["person_id"] in allowed]
-    with app_state(request).config.engine.begin() as conn:
-        for f in found:
-            log_read(request, who, f["person_id"], reason, conn)
+    log_reads(request, who, (f["person_id"] for f in found), reason)
     return found
 
 
