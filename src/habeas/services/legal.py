@@ -13,7 +13,7 @@ from datetime import date, datetime
 from typing import Any
 from uuid import UUID, uuid4
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, Table, select
 
 from habeas.domain import law
 from habeas.domain.alerts import AlertResolved
@@ -23,7 +23,7 @@ from habeas.policy.loader import load_policy
 from habeas.services import state
 from habeas.services.safeguarding import after_command
 from habeas.services.unit_of_work import Work, unit_of_work
-from habeas.store.law_tables import cases, defendants, instruments, orders
+from habeas.store.law_tables import cases, defendants, instruments, orders, sentences
 from habeas.store.register_tables import alerts, episodes, facilities
 
 Clock = Callable[[], datetime]
@@ -51,6 +51,7 @@ class LegalService:
             )
             if payload.issued_at > at:
                 raise InvalidInput.one("issued_at", "is after the time it is recorded as received")
+            self._require_new(work, instruments, "instrument_id", instrument_id)
             work.add("instrument.recorded", payload, at)
             return instrument_id
 
@@ -65,6 +66,8 @@ class LegalService:
                 raise NotFound("instrument", instrument_id)
             if row.ended_at is not None:
                 raise Conflict("instrument_id", f"instrument {row.reference} already ended")
+            if at < row.issued_at:
+                raise InvalidInput.one("at", f"is before instrument {row.reference} was issued")
             work.add(
                 "instrument.ended",
                 law.InstrumentEnded(
@@ -137,13 +140,14 @@ class LegalService:
                 raise InvalidInput.one("deadline", "must be after issued_at")
             if order.kind in ("produce", "return", "facilitate_return") and not order.place:
                 raise InvalidInput.one("place", f"a {order.kind} order says where the person must be")
+            self._require_new(work, orders, "order_id", order.order_id)
             work.add("order.issued", order, at)
 
     def execute_order(
         self, actor: str, order_id: str, note: str, at: datetime, execution_event_id: str | None = None
     ) -> None:
         with self._work(actor) as work:
-            row = self._active_order(work, order_id)
+            row = self._active_order(work, order_id, at)
             work.add(
                 "order.executed",
                 law.OrderExecuted(
@@ -154,14 +158,15 @@ class LegalService:
 
     def lift_order(self, actor: str, order_id: str, authority: str, reason: str, at: datetime) -> None:
         with self._work(actor) as work:
-            row = self._active_order(work, order_id)
+            row = self._active_order(work, order_id, at)
             work.add(
                 "order.lifted",
                 law.OrderLifted(order_id=order_id, person_id=row.person_id, authority=authority, reason=reason),
                 at,
             )
 
-    def _active_order(self, work: Work, order_id: str) -> Any:
+    def _active_order(self, work: Work, order_id: str, at: datetime) -> Any:
+        """An order that can still be carried out or lifted at ``at``: known, active, already issued."""
         row = work.conn.execute(
             select(orders).where(orders.c.ledger_id == self.ledger_id, orders.c.order_id == order_id)
         ).first()
@@ -169,7 +174,17 @@ class LegalService:
             raise NotFound("order", order_id)
         if row.status != "active":
             raise Conflict("order_id", f"order {row.reference} is already {row.status}")
+        if at < row.issued_at:
+            raise InvalidInput.one("at", f"is before order {row.reference} was issued")
         return row
+
+    def _require_new(self, work: Work, table: Table, column: str, value: str) -> None:
+        """A caller-chosen id names one record for ever: a second record under it is refused, not merged."""
+        found = work.conn.execute(
+            select(table.c[column]).where(table.c.ledger_id == self.ledger_id, table.c[column] == value)
+        ).first()
+        if found is not None:
+            raise Conflict(column, f"{value!r} is already recorded")
 
     # --- sentences -----------------------------------------------------------------------------
 
@@ -177,6 +192,7 @@ class LegalService:
         """Per-count sentence; the release date is computed (and explained) under the facility's policy."""
         with self._work(actor) as work:
             self._require_defendant(work, sentence.case_id, sentence.person_id)
+            self._require_new(work, sentences, "sentence_id", sentence.sentence_id)
             jurisdiction = (
                 work.conn.execute(
                     select(facilities.c.jurisdiction)
