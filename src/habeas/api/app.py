@@ -10,6 +10,7 @@ from habeas.api.config import PREFIX, ApiConfig
 from habeas.api.routes import auth, law, oversight, public, register, transfers
 from habeas.api.security import AppState, new_limiter
 from habeas.services.accounts import AccountService
+from habeas.web import install as install_pages
 
 ROUTERS = (auth.router, public.router, register.router, law.router, transfers.router, oversight.router)
 
@@ -35,4 +36,5 @@ def create_app(config: ApiConfig) -> FastAPI:
     for router in ROUTERS:
         app.include_router(router, prefix=PREFIX)
     body.add_schemas(app)
+    install_pages(app)  # the web interface (habeas.web): pages share the app, its state and limits
     return app
