@@ -20,6 +20,7 @@ from habeas.cli.output import console, fail, settings
 from habeas.domain.access import Role
 from habeas.ledger.timefmt import format_instant
 from habeas.services.accounts import AccountService
+from habeas.web.config import prepare_environment
 
 user_app = typer.Typer(help="Accounts: who may sign in to the API and the web pages, with which role.")
 
@@ -122,6 +123,7 @@ def serve(
     # Each worker builds its own app from the environment (habeas.api.server).
     os.environ["HABEAS_DATABASE_URL"] = s.url
     os.environ["HABEAS_LEDGER"] = s.ledger
+    prepare_environment(host)  # one CSRF secret for every worker; plain cookies only on loopback
     console.print(f"habeas API on http://{host}:{port}/api/v1/docs (ledger {s.ledger}, {workers} worker(s))")
     uvicorn.run(
         "habeas.api.server:app_from_environment", factory=True, host=host, port=port, workers=workers,
