@@ -15,9 +15,12 @@ What is measured (PostgreSQL only: the issue's target is about production):
 2. Two servers, each ``uvicorn`` with ``--workers`` processes on loopback, started the same
    way: the **baseline**, a minimal FastAPI app whose one endpoint answers ``{"ok": true}``
    with no database, and **habeas** (``habeas serve``).
-3. ``--clients`` concurrent clients (one asyncio process, httpx, keep-alive) send requests
-   for ``--duration`` seconds after a warm-up; every response must be 2xx.  Throughput is
-   completed requests per second; latency is per request, p50 and p99.
+3. ``--clients`` concurrent keep-alive clients send requests for ``--duration`` seconds
+   after a warm-up; every response must be 2xx.  Throughput is completed requests per
+   second; latency is per request, p50 and p99.  The load generator is ``wrk`` (C, one
+   thread, ``api_load.lua`` sets the token and each request's path or body) when it is
+   installed (Debian: ``apt-get install wrk``), else one asyncio process with httpx
+   (``--client python``), which costs the servers far more of the shared CPU.
    * *lookup*: ``GET /api/v1/people/{id}`` for random people: token check, scope, the
      person's record with episodes, and one row written to the read-access log (every read
      of a personal record is recorded);
@@ -25,9 +28,14 @@ What is measured (PostgreSQL only: the issue's target is about production):
      path (duplicate check, ledger append with its hash chain, projections, safeguards) —
      appends to one ledger are serialized by design (architecture invariant 6).
    The baseline runs before and after habeas; the ratio uses their mean.
+4. Because the 2 cores are shared (other work moves throughput from run to run), each run
+   also reports the CPU time the server used per request (uvicorn's processes, plus the
+   PostgreSQL backends serving the scratch database), read from ``/proc``: a ratio of
+   those is steadier than a ratio of throughputs on a busy machine.
 
 Targets (issue #6): lookup ≥ 50% of the baseline's throughput, lookup p99 under 50 ms.
-The load generator shares the 2 cores with the servers, for the baseline and for habeas alike.
+The load generator shares the 2 cores with the servers, for the baseline and for habeas alike;
+the load average before and after each run is printed with it.
 """
 
 from __future__ import annotations
@@ -37,6 +45,7 @@ import asyncio
 import json
 import os
 import random
+import shutil
 import socket
 import statistics
 import subprocess
@@ -64,6 +73,7 @@ from habeas.store.register_tables import people
 from register import Filler, cecot_layout, renamed_layout
 
 console = Console(stderr=True)
+LUA = Path(__file__).with_name("api_load.lua")
 LEDGER = "bench-api"
 PER_FACILITY = 40_000
 MINIMAL_APP = textwrap.dedent(
@@ -88,6 +98,8 @@ class LoadResult:
     p50_ms: float
     p99_ms: float
     errors: int
+    load: tuple[float, float] = (float("nan"), float("nan"))  # 1-minute load average before, after
+    cpu_ms: float = float("nan")  # server CPU (uvicorn + its PostgreSQL backends) per request
 
     @property
     def per_second(self) -> float:
@@ -100,8 +112,44 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _proc_stats() -> dict[int, tuple[int, float]]:
+    """Every process's parent and CPU seconds (user + system) so far, from Linux's /proc."""
+    tick = os.sysconf("SC_CLK_TCK")
+    stats = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:  # gone meanwhile
+                continue
+            stats[int(entry.name)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / tick)
+    return stats
+
+
+def cpu_meter(root: int, database: str | None) -> Callable[[], float]:
+    """CPU seconds used so far by process ``root`` with its children and by ``database``'s backends."""
+    engine = make_engine(database) if database else None
+
+    def seconds() -> float:
+        stats = _proc_stats()
+        pids, frontier = {root}, [root]
+        while frontier:
+            parent = frontier.pop()
+            children = [pid for pid, (ppid, _) in stats.items() if ppid == parent and pid not in pids]
+            pids.update(children)
+            frontier.extend(children)
+        if engine is not None:
+            with engine.connect() as conn:
+                pids.update(conn.execute(text(
+                    "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )).scalars())  # fmt: skip
+        return sum(stats[pid][1] for pid in pids if pid in stats)
+
+    return seconds
+
+
 @contextmanager
-def server(args: list[str], port: int, env: dict[str, str], probe: str) -> Iterator[None]:
+def server(args: list[str], port: int, env: dict[str, str], probe: str) -> Iterator[int]:
     process = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=None)
     try:
         deadline = time.monotonic() + 60
@@ -113,14 +161,49 @@ def server(args: list[str], port: int, env: dict[str, str], probe: str) -> Itera
                 time.sleep(0.2)
         else:
             raise RuntimeError(f"server on port {port} did not answer {probe} within 60 s")
-        yield
+        yield process.pid
     finally:
         process.terminate()
         process.wait(20)
 
 
+def report(result: LoadResult) -> LoadResult:
+    console.print(f"  {result.name}: {result.per_second:,.0f} req/s, p50 {result.p50_ms:.1f} ms, "
+                  f"p99 {result.p99_ms:.1f} ms, {result.errors} non-2xx of {result.requests:,}, "
+                  f"server CPU {result.cpu_ms:.2f} ms/request, "
+                  f"load {result.load[0]:.2f} -> {result.load[1]:.2f}")  # fmt: skip
+    return result
+
+
+def wrk_load(
+    name: str, port: int, clients: int, duration: float, warmup: float, cpu: Callable[[], float], mode: str,
+    file: Path | None = None, token: str = "",
+) -> LoadResult:  # fmt: skip
+    """One closed-loop run of ``wrk`` (after a discarded warm-up run of the same load)."""
+
+    def run_wrk(seconds: float) -> dict[str, Any]:
+        start = random.getrandbits(40)  # admissions: a fresh range of synthetic people each run
+        cmd = ["wrk", "-t1", f"-c{clients}", f"-d{max(1, round(seconds))}s", "--timeout", "30s", "-s", str(LUA),
+               f"http://127.0.0.1:{port}", "--", mode, str(file or ""), token, str(start)]  # fmt: skip
+        out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+        line = next((x for x in out.splitlines() if x.startswith("RESULT ")), None)
+        if line is None:
+            raise RuntimeError(f"wrk printed no result:\n{out}")
+        figures: dict[str, Any] = json.loads(line.removeprefix("RESULT "))
+        return figures
+
+    run_wrk(warmup)
+    before, used = os.getloadavg()[0], cpu()
+    got = run_wrk(duration)
+    used = cpu() - used
+    failed = got["non2xx"] + got["timeouts"] + got["socket_errors"]
+    return report(LoadResult(name, got["requests"], got["duration_us"] / 1e6, got["p50_us"] / 1000,
+                             got["p99_us"] / 1000, failed, (before, os.getloadavg()[0]),
+                             1000 * used / max(1, got["requests"])))  # fmt: skip
+
+
 async def load(
-    name: str, port: int, clients: int, duration: float, warmup: float,
+    name: str, port: int, clients: int, duration: float, warmup: float, cpu: Callable[[], float],
     request: Callable[[httpx.AsyncClient, random.Random], Any],
 ) -> LoadResult:  # fmt: skip
     latencies: list[float] = []
@@ -147,19 +230,18 @@ async def load(
 
     start = time.perf_counter()
     stop_at = start + warmup + duration
+    before = os.getloadavg()[0]
     tasks = [asyncio.create_task(client(n)) for n in range(clients)]
     await asyncio.sleep(warmup)
     measuring = True
-    measured_from = time.perf_counter()
+    measured_from, used = time.perf_counter(), cpu()
     await asyncio.gather(*tasks)
-    seconds = time.perf_counter() - measured_from
+    seconds, used = time.perf_counter() - measured_from, cpu() - used
     latencies.sort()
     p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] if latencies else float("nan")
     p50 = statistics.median(latencies) if latencies else float("nan")
-    result = LoadResult(name, len(latencies), seconds, p50 * 1000, p99 * 1000, errors)
-    console.print(f"  {name}: {result.per_second:,.0f} req/s, p50 {result.p50_ms:.1f} ms, p99 {result.p99_ms:.1f} ms, "
-                  f"{errors} non-2xx of {len(latencies):,}")  # fmt: skip
-    return result
+    return report(LoadResult(name, len(latencies), seconds, p50 * 1000, p99 * 1000, errors,
+                             (before, os.getloadavg()[0]), 1000 * used / max(1, len(latencies))))  # fmt: skip
 
 
 def fill(url: str, count: int, seed: int) -> list[str]:
@@ -200,17 +282,17 @@ def tokens(url: str) -> dict[str, str]:
     return out
 
 
-def admission_body(rng: random.Random, facility_id: str) -> dict[str, Any]:
+def admission_body(facility_id: str, n: str, instrument_id: str) -> dict[str, Any]:
+    """A new synthetic person's admission; ``n`` makes the name and document unique."""
     now = datetime.now(UTC)
-    n = rng.getrandbits(48)
     return {
         "facility_id": facility_id,
         "identity": {"given_names": f"Persona{n}", "family_names": f"Sintetica{n} Carga", "sex": "M",
                      "birth_date": "1990-01-01",
-                     "documents": [{"kind": "national_id", "number": f"{n:015d}", "issuer": "SLV"}]},
+                     "documents": [{"kind": "national_id", "number": n, "issuer": "SLV"}]},
         "confirm_new_person": True,
         "legal_status": "untried",
-        "legal_basis": {"instrument_id": str(uuid.UUID(int=rng.getrandbits(128))), "kind": "arrest_record",
+        "legal_basis": {"instrument_id": instrument_id, "kind": "arrest_record",
                         "reference": f"AR-{n}", "issued_by": "Policía Nacional Civil",
                         "issued_at": (now - timedelta(hours=2)).isoformat()},
         "detaining_authority": "Policía Nacional Civil",
@@ -220,6 +302,16 @@ def admission_body(rng: random.Random, facility_id: str) -> dict[str, Any]:
         "admitted_at": (now - timedelta(minutes=5)).isoformat(),
         "family_contacts": [{"name": "Contacto Sintetico", "relationship": "mother"}],
     }  # fmt: skip
+
+
+def random_admission(rng: random.Random, facility_id: str) -> dict[str, Any]:
+    return admission_body(facility_id, f"{rng.getrandbits(48):015d}", str(uuid.UUID(int=rng.getrandbits(128))))
+
+
+def use_wrk(choice: str) -> bool:
+    if choice == "wrk" and shutil.which("wrk") is None:
+        raise SystemExit("--client wrk: wrk is not installed (Debian: apt-get install wrk)")
+    return choice == "wrk" or (choice == "auto" and shutil.which("wrk") is not None)
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -236,47 +328,66 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         workdir = Path(os.environ.get("TMPDIR", "/tmp")) / f"habeas-bench-api-{os.getpid()}"
         workdir.mkdir(exist_ok=True)
         (workdir / "minimal_app.py").write_text(MINIMAL_APP)
-        uvicorn = [sys.executable, "-m", "uvicorn", "--workers", str(args.workers), "--log-level", "warning"]
+        (workdir / "ids.txt").write_text("\n".join(ids) + "\n")
+        # wrk fills in @N@ and @UUID@ per request; the times are relative to now, as in the Python client.
+        (workdir / "admission.json").write_text(json.dumps(admission_body("F00", "@N@", "@UUID@")))
+        wrk = use_wrk(args.client)
+        figures["client"] = "wrk" if wrk else "python"
+        console.print(f"load generator: {figures['client']}")
+        # The same uvicorn settings for both servers: --workers, no access log (habeas.api.server).
+        uvicorn = [sys.executable, "-m", "uvicorn", "--workers", str(args.workers), "--log-level", "warning",
+                   "--no-access-log"]  # fmt: skip
         results: list[LoadResult] = []
+
+        def measure(name: str, port: int, cpu: Callable[[], float], mode: str, file: Path | None, bearer: str,
+                    python_request: Callable[[httpx.AsyncClient, random.Random], Any]) -> None:  # fmt: skip
+            if wrk:
+                results.append(wrk_load(name, port, args.clients, args.duration, args.warmup, cpu, mode, file, bearer))
+            else:
+                results.append(asyncio.run(load(name, port, args.clients, args.duration, args.warmup, cpu,
+                                                python_request)))  # fmt: skip
 
         def baseline(label: str) -> None:
             port = free_port()
             cmd = [*uvicorn, "--app-dir", str(workdir), "--port", str(port), "minimal_app:app"]
-            with server(cmd, port, env, "/ping"):
-                results.append(asyncio.run(load(label, port, args.clients, args.duration, args.warmup,
-                                                lambda http, rng: http.get("/ping"))))  # fmt: skip
+            with server(cmd, port, env, "/ping") as pid:
+                measure(label, port, cpu_meter(pid, None), "ping", None, "", lambda http, rng: http.get("/ping"))
 
         baseline("baseline (before)")
         port = free_port()
         cmd = [*uvicorn, "--factory", "--port", str(port), "habeas.api.server:app_from_environment"]
-        with server(cmd, port, env, "/api/v1/openapi.json"):
+        with server(cmd, port, env, "/api/v1/openapi.json") as pid:
+            cpu = cpu_meter(pid, database)
             lookup_headers = {"Authorization": f"Bearer {token['records_officer']}"}
-            results.append(asyncio.run(load(
-                "lookup", port, args.clients, args.duration, args.warmup,
-                lambda http, rng: http.get(f"/api/v1/people/{rng.choice(ids)}", headers=lookup_headers),
-            )))  # fmt: skip
-            admit_headers = {"Authorization": f"Bearer {token['intake_officer']}"}
-            results.append(asyncio.run(load(
-                "admission", port, args.clients, args.duration, args.warmup,
-                lambda http, rng: http.post(
-                    "/api/v1/admissions", json=admission_body(rng, "F00"), headers=admit_headers
-                ),
-            )))  # fmt: skip
+            measure("lookup", port, cpu, "lookup", workdir / "ids.txt", token["records_officer"],
+                    lambda http, rng: http.get(f"/api/v1/people/{rng.choice(ids)}",
+                                               headers=lookup_headers))  # fmt: skip
+            if not args.skip_admission:
+                admit_headers = {"Authorization": f"Bearer {token['intake_officer']}"}
+                measure("admission", port, cpu, "admit", workdir / "admission.json", token["intake_officer"],
+                        lambda http, rng: http.post("/api/v1/admissions", json=random_admission(rng, "F00"),
+                                                    headers=admit_headers))  # fmt: skip
         baseline("baseline (after)")
     base = statistics.mean(r.per_second for r in results if r.name.startswith("baseline"))
     for r in results:
         figures[r.name] = {"per_s": round(r.per_second, 1), "p50_ms": round(r.p50_ms, 2), "p99_ms": round(r.p99_ms, 2),
-                           "requests": r.requests, "errors": r.errors}  # fmt: skip
+                           "requests": r.requests, "errors": r.errors, "server_cpu_ms": round(r.cpu_ms, 3),
+                           "load_before": round(r.load[0], 2), "load_after": round(r.load[1], 2)}  # fmt: skip
     figures["lookup_vs_baseline"] = round(next(r for r in results if r.name == "lookup").per_second / base, 3)
-    figures["admission_vs_baseline"] = round(next(r for r in results if r.name == "admission").per_second / base, 4)
-    table = Table("run", "req/s", "p50 ms", "p99 ms", "requests", "non-2xx")
+    base_cpu = statistics.mean(r.cpu_ms for r in results if r.name.startswith("baseline"))
+    # What the throughput ratio would be if the server's CPU were all that limited it.
+    figures["lookup_vs_baseline_cpu"] = round(base_cpu / next(r for r in results if r.name == "lookup").cpu_ms, 3)
+    if "admission" in figures:
+        figures["admission_vs_baseline"] = round(figures["admission"]["per_s"] / base, 4)
+    table = Table("run", "req/s", "p50 ms", "p99 ms", "requests", "non-2xx", "server CPU ms/req", "load before → after")
     for r in results:
         table.add_row(r.name, f"{r.per_second:,.0f}", f"{r.p50_ms:.1f}", f"{r.p99_ms:.1f}", f"{r.requests:,}",
-                      str(r.errors))  # fmt: skip
+                      str(r.errors), f"{r.cpu_ms:.2f}", f"{r.load[0]:.2f} → {r.load[1]:.2f}")  # fmt: skip
     Console().print(table)
     lookup = figures["lookup"]
     Console().print(
-        f"lookup / baseline throughput: {figures['lookup_vs_baseline']:.2f} (target ≥ 0.5); "
+        f"lookup / baseline throughput: {figures['lookup_vs_baseline']:.2f} (target ≥ 0.5; "
+        f"by server CPU per request {figures['lookup_vs_baseline_cpu']:.2f}); "
         f"lookup p99 {lookup['p99_ms']:.1f} ms (target < 50 ms)"
     )
     return figures
@@ -291,6 +402,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=float, default=30.0)
     parser.add_argument("--warmup", type=float, default=5.0)
     parser.add_argument("--seed", type=int, default=6)
+    parser.add_argument(
+        "--client",
+        choices=("auto", "wrk", "python"),
+        default="auto",
+        help="load generator: wrk when installed (auto), or the Python (httpx) client",
+    )
+    parser.add_argument("--skip-admission", action="store_true", help="measure the lookup only")
     parser.add_argument("--quick", action="store_true", help="40,000 people, 10 s runs")
     args = parser.parse_args(argv)
     if args.quick:

@@ -10,6 +10,10 @@ from argon2 import PasswordHasher
 from sqlalchemy import Engine
 
 PREFIX = "/api/v1"
+# Requests per process that may hold a pooled connection at once (security.request_database);
+# the pool must be larger (habeas.api.server), so that whatever else checks one out never waits
+# on requests that are themselves waiting for a thread.
+REQUEST_CONNECTIONS = 10
 
 
 def utc_now() -> datetime:

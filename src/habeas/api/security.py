@@ -3,12 +3,21 @@
 Each route declares exactly one permission with :func:`guard` (or :func:`public`);
 the permission table itself is ``domain.access.POLICY`` and a test walks every
 route × every role against it.
+
+A request takes one pooled connection (:func:`request_connection`): the token check
+runs on it and the route's reads continue on it, in the same transaction.  Nothing
+caches a token, so a revoked token fails on the very next request.  A command hands
+the connection back (:func:`command_engine`) before its service opens its own, so a
+request never holds two connections at once.  At most ``REQUEST_CONNECTIONS`` requests
+per process hold one (the rest wait without a thread), so requests holding connections
+while they wait for a thread can never starve token checks waiting for a connection.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -17,14 +26,17 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from limits import parse
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
-from sqlalchemy import Connection, insert
+from sqlalchemy import Connection, Engine, insert
+from starlette.concurrency import run_in_threadpool
 
-from habeas.api.config import PREFIX, ApiConfig
+from habeas.api.config import PREFIX, REQUEST_CONNECTIONS, ApiConfig
 from habeas.domain.access import Permission, Principal, allowed
 from habeas.errors import Forbidden, Unauthenticated
-from habeas.services.accounts import AccountService
+from habeas.services.accounts import TOKEN_PREFIX, AccountService, authenticate
 from habeas.store.account_tables import access_log
+from habeas.store.engine import WRITE, is_sqlite
 
+LOG_READ = insert(access_log)  # built once: on the hot path, building a statement costs more than running it
 bearer = HTTPBearer(auto_error=False, description="A session token from /auth/sign-in, or an API token")
 
 
@@ -48,18 +60,101 @@ def client_address(request: Request) -> str:
     return host
 
 
+class RequestDatabase:
+    """The request's one pooled connection, checked out on first use and handed back once."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.conn: Connection | None = None
+
+    def connection(self) -> Connection:
+        if self.conn is None or self.conn.closed:
+            self.conn = self.engine.connect()
+        return self.conn
+
+    def release(self) -> None:
+        """Back to the pool; whatever the request did not commit is rolled back."""
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
+
+    @property
+    def holding(self) -> bool:
+        return self.conn is not None and not self.conn.closed
+
+
+async def request_database(request: Request) -> AsyncIterator[RequestDatabase]:
+    """Dependency (of :func:`principal`): the request's connection holder.
+
+    Routes close the connection themselves (``with request_connection(request) as conn``,
+    in their own thread); this only hands back one left open, e.g. by a refused token,
+    before the response is sent.
+    """
+    db = RequestDatabase(app_state(request).config.engine)
+    request.state.habeas_db = db
+    try:
+        yield db
+    finally:
+        if db.holding:
+            await run_in_threadpool(db.release)
+
+
+def request_connection(request: Request) -> Connection:
+    """The connection the token was checked on (still in its transaction), or a new one.
+
+    Use it as ``with request_connection(request) as conn:``: leaving the block hands it
+    back to the pool (rolled back unless the route committed).
+    """
+    db: RequestDatabase | None = getattr(request.state, "habeas_db", None)
+    return db.connection() if db is not None else app_state(request).config.engine.connect()
+
+
+def release_connection(request: Request) -> None:
+    """Hand the request's connection back before a service opens its own (never two at once)."""
+    db: RequestDatabase | None = getattr(request.state, "habeas_db", None)
+    if db is not None:
+        db.release()
+
+
+def command_engine(request: Request) -> Engine:
+    """The engine a command's service runs on, after the request's connection went back to the pool."""
+    release_connection(request)
+    return app_state(request).config.engine
+
+
+@contextmanager
+def audited_read(request: Request) -> Iterator[Connection]:
+    """The request's connection for a read that logs itself: the read and its access-log rows commit together,
+    before the answer is sent (an audited read is never shown unlogged).
+
+    On SQLite the log's write lock is taken first (``BEGIN IMMEDIATE``): a read transaction that later writes
+    fails at once if another writer committed meanwhile, while a writer waiting for the lock just queues.
+    """
+    with request_connection(request) as conn:
+        if is_sqlite(conn):
+            conn.commit()  # ends the token check's read transaction
+            conn.execution_options(**{WRITE: True})
+        yield conn
+        conn.commit()
+
+
 def principal(
-    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    db: Annotated[RequestDatabase, Depends(request_database, scope="function", max_concurrency=REQUEST_CONNECTIONS)],
 ) -> Principal:
+    """Who the bearer token belongs to, checked against the database on every request (no cache)."""
     if credentials is None:
         raise Unauthenticated("send 'Authorization: Bearer <token>'")
-    return app_state(request).accounts.authenticate(credentials.credentials)
+    if not credentials.credentials.startswith(TOKEN_PREFIX):
+        raise Unauthenticated("not a habeas token")
+    return authenticate(db.connection(), credentials.credentials, app_state(request).config.clock())
 
 
 def guard(permission: Permission) -> Any:
     """A dependency that admits only roles holding ``permission`` (domain.access.POLICY)."""
 
-    def check(who: Annotated[Principal, Depends(principal)]) -> Principal:
+    async def check(who: Annotated[Principal, Depends(principal)]) -> Principal:  # no I/O: no thread hop
         if not allowed(who.role, permission):
             raise Forbidden(f"a {who.role.value} account may not {permission.value}")
         return who
@@ -90,7 +185,7 @@ def new_limiter() -> MovingWindowRateLimiter:
     return MovingWindowRateLimiter(MemoryStorage())
 
 
-def _reason(
+async def _reason(
     x_habeas_reason: Annotated[
         str | None, Header(max_length=500, description="Why you open this record (kept in the access log)")
     ] = None,
@@ -123,11 +218,12 @@ def log_reads(
         "ledger_id": state.config.ledger_id, "action": action, "reason": reason,
     }  # fmt: skip
     rows = [{**common, "person_id": person} for person in ids]
+    values: dict[str, Any] | list[dict[str, Any]] = rows[0] if len(rows) == 1 else rows  # one row: no executemany
     if conn is not None:
-        conn.execute(insert(access_log), rows)
+        conn.execute(LOG_READ, values)
         return
     with state.config.engine.begin() as own:
-        own.execute(insert(access_log), rows)
+        own.execute(LOG_READ, values)
 
 
 def log_read(

@@ -11,7 +11,7 @@ import os
 from fastapi import FastAPI
 
 from habeas.api.app import create_app
-from habeas.api.config import ApiConfig
+from habeas.api.config import REQUEST_CONNECTIONS, ApiConfig
 from habeas.store.engine import make_engine, resolve_database_url
 
 LEDGER_ENV = "HABEAS_LEDGER"
@@ -19,7 +19,7 @@ LEDGER_ENV = "HABEAS_LEDGER"
 
 def app_from_environment() -> FastAPI:
     url = resolve_database_url(None)
-    # Requests run on Starlette's thread pool (40 threads): let each find a connection.
-    pool = {} if url.startswith("sqlite") else {"pool_size": 20, "max_overflow": 20}
-    engine = make_engine(url, **pool)
+    # Up to REQUEST_CONNECTIONS requests hold one connection each; the rest of the pool is for whatever else
+    # checks one out (public pages, services of commands), so nothing waits on a request waiting for a thread.
+    engine = make_engine(url, pool_size=2 * REQUEST_CONNECTIONS, max_overflow=2 * REQUEST_CONNECTIONS)
     return create_app(ApiConfig(engine, os.environ.get(LEDGER_ENV) or "main"))

@@ -9,10 +9,17 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import AwareDatetime, BaseModel, Field
 
 from habeas.api.problems import responses
-from habeas.api.security import app_state, client_address, guard, principal, rate_limited
+from habeas.api.security import app_state, client_address, guard, principal, rate_limited, release_connection
 from habeas.domain.access import POLICY, Permission, Principal, Role
+from habeas.services.accounts import AccountService
 
 router = APIRouter(tags=["accounts"])
+
+
+def _accounts(request: Request) -> AccountService:
+    """The account service, after the request's connection went back to the pool (it opens its own)."""
+    release_connection(request)
+    return app_state(request).accounts
 
 
 class SignIn(BaseModel):
@@ -81,7 +88,7 @@ class Done(BaseModel):
     dependencies=[Depends(rate_limited("sign-in"))],
 )  # fmt: skip
 def sign_in(body: SignIn, request: Request) -> SessionOut:
-    session = app_state(request).accounts.sign_in(body.username, body.password, client_address(request))
+    session = _accounts(request).sign_in(body.username, body.password, client_address(request))
     p = session.principal
     return SessionOut(
         token=session.token, expires_at=session.expires_at, username=p.username, role=p.role, scope=p.scope
@@ -91,7 +98,7 @@ def sign_in(body: SignIn, request: Request) -> SessionOut:
 @router.post("/auth/sign-out", response_model=Done, responses=responses(401))
 def sign_out(request: Request, who: Annotated[Principal, Depends(principal)]) -> Done:
     token = request.headers["authorization"].partition(" ")[2]
-    app_state(request).accounts.sign_out(token)
+    _accounts(request).sign_out(token)
     return Done()
 
 
@@ -105,12 +112,12 @@ def me(who: Annotated[Principal, Depends(principal)]) -> Me:
 
 @router.get("/accounts", response_model=list[AccountOut], responses=responses(401, 403))
 def list_accounts(request: Request, who: Principal = guard(Permission.ACCOUNTS_MANAGE)) -> list[dict[str, Any]]:
-    return app_state(request).accounts.list_accounts()
+    return _accounts(request).list_accounts()
 
 
 @router.post("/accounts", status_code=201, response_model=AccountOut, responses=responses(401, 403, 409, 422))
 def add_account(body: NewAccount, request: Request, who: Principal = guard(Permission.ACCOUNTS_MANAGE)) -> Any:
-    accounts = app_state(request).accounts
+    accounts = _accounts(request)
     accounts.add(who, body.username, body.display_name, body.role.value, body.password, scope=body.scope)
     return accounts.account(body.username)
 
@@ -119,7 +126,7 @@ def add_account(body: NewAccount, request: Request, who: Principal = guard(Permi
 def disable_account(
     username: str, body: Reason, request: Request, who: Principal = guard(Permission.ACCOUNTS_MANAGE)
 ) -> Done:
-    app_state(request).accounts.disable(who, username, body.reason)
+    _accounts(request).disable(who, username, body.reason)
     return Done()
 
 
@@ -127,7 +134,7 @@ def disable_account(
 def enable_account(
     username: str, body: Reason, request: Request, who: Principal = guard(Permission.ACCOUNTS_MANAGE)
 ) -> Done:
-    app_state(request).accounts.enable(who, username, body.reason)
+    _accounts(request).enable(who, username, body.reason)
     return Done()
 
 
@@ -140,7 +147,7 @@ def enable_account(
 def issue_token(
     username: str, body: NewToken, request: Request, who: Principal = guard(Permission.ACCOUNTS_MANAGE)
 ) -> TokenOut:
-    issued = app_state(request).accounts.issue_token(who, username, body.name, body.expires_at)
+    issued = _accounts(request).issue_token(who, username, body.name, body.expires_at)
     return TokenOut(token_id=issued.token_id, token=issued.token, expires_at=issued.expires_at)
 
 
@@ -148,5 +155,5 @@ def issue_token(
 def revoke_token(
     token_id: str, body: Reason, request: Request, who: Principal = guard(Permission.ACCOUNTS_MANAGE)
 ) -> Done:
-    app_state(request).accounts.revoke_token(who, token_id, body.reason)
+    _accounts(request).revoke_token(who, token_id, body.reason)
     return Done()

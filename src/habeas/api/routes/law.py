@@ -25,7 +25,16 @@ from sqlalchemy.exc import IntegrityError
 
 from habeas.api.body import body_doc, json_body
 from habeas.api.problems import responses
-from habeas.api.security import app_state, guard, log_read, log_reads, reason_header
+from habeas.api.security import (
+    app_state,
+    audited_read,
+    command_engine,
+    guard,
+    log_read,
+    log_reads,
+    reason_header,
+    request_connection,
+)
 from habeas.domain import law
 from habeas.domain.access import Permission, Principal, Role
 from habeas.domain.custody import HELD as HELD_STATUSES
@@ -51,11 +60,11 @@ class Strict(BaseModel):
 
 def _legal(request: Request, new_id: Callable[[], UUID] = uuid4) -> LegalService:
     state = app_state(request)
-    return LegalService(state.config.engine, state.config.ledger_id, state.config.clock, new_id)
+    return LegalService(command_engine(request), state.config.ledger_id, state.config.clock, new_id)
 
 
 def _conn(request: Request) -> Any:
-    return app_state(request).config.engine.connect()
+    return request_connection(request)
 
 
 def _ledger(request: Request) -> str:
@@ -372,9 +381,9 @@ def read_case(
     case_id: str, request: Request, reason: str | None = reason_header(), who: Principal = guard(P.REGISTER_READ)
 ) -> CaseOut:
     """A case, its charges and defendants (a court: its own cases only; others look absent)."""
-    with _conn(request) as conn:
+    with audited_read(request) as conn:
         found = _case(conn, _ledger(request), case_id, who)
-    log_reads(request, who, (d.person_id for d in found.defendants), reason)
+        log_reads(request, who, (d.person_id for d in found.defendants), reason, conn)
     return found
 
 
@@ -625,11 +634,11 @@ def list_orders(
     elif (scope := visible_people(ledger, who)) is not None:
         query = query.where(orders.c.person_id.in_(scope))
     now = _now(request)
-    with _conn(request) as conn:
+    with audited_read(request) as conn:
         found = [
             _order_out(r, now) for r in conn.execute(query.order_by(orders.c.issued_at, orders.c.order_id).limit(limit))
         ]
-    log_reads(request, who, (o.person_id for o in found), reason)
+        log_reads(request, who, (o.person_id for o in found), reason, conn)
     return found
 
 
@@ -722,50 +731,57 @@ def legal_file(
     """Legal bases with their clocks, cases, orders and their execution, sentences with release date and why.
 
     A court sees its own cases, orders and sentences in the file (and every legal basis of the detention)."""
-    ledger, now = _ledger(request), _now(request)
-    with _conn(request) as conn:
-        require_visible(conn, ledger, who, person_id)
-        if (
-            conn.execute(
-                select(people.c.person_id).where(people.c.ledger_id == ledger, people.c.person_id == person_id)
-            ).first()
-            is None
-        ):
-            raise NotFound("person", person_id)
-        episode = conn.execute(
-            select(episodes.c.episode_id, episodes.c.status)
-            .where(episodes.c.ledger_id == ledger, episodes.c.person_id == person_id)
-            .order_by(episodes.c.admitted_seq.desc())
-            .limit(1)
+    with audited_read(request) as conn:
+        require_visible(conn, _ledger(request), who, person_id)
+        found = legal_file_of(conn, _ledger(request), person_id, who, _now(request))
+        log_read(request, who, person_id, reason, conn)
+    return found
+
+
+def legal_file_of(conn: Connection, ledger: str, person_id: str, who: Principal, now: datetime) -> LegalOut:
+    """The legal file as ``who`` may see it, clocks read at ``now`` (the API route and the person page).
+
+    The caller checks the person is visible to ``who`` and logs the read."""
+    if (
+        conn.execute(
+            select(people.c.person_id).where(people.c.ledger_id == ledger, people.c.person_id == person_id)
         ).first()
-        rows = list(
-            conn.execute(
-                select(instruments)
-                .where(instruments.c.ledger_id == ledger, instruments.c.person_id == person_id)
-                .order_by(instruments.c.issued_at, instruments.c.instrument_id)
-            )
+        is None
+    ):
+        raise NotFound("person", person_id)
+    episode = conn.execute(
+        select(episodes.c.episode_id, episodes.c.status)
+        .where(episodes.c.ledger_id == ledger, episodes.c.person_id == person_id)
+        .order_by(episodes.c.admitted_seq.desc())
+        .limit(1)
+    ).first()
+    rows = list(
+        conn.execute(
+            select(instruments)
+            .where(instruments.c.ledger_id == ledger, instruments.c.person_id == person_id)
+            .order_by(instruments.c.issued_at, instruments.c.instrument_id)
         )
-        context = _episode_context(
-            conn, ledger, [*(r.episode_id for r in rows), *([episode.episode_id] if episode else [])]
-        )
-        listed = [_instrument_out(r, now, context.get(r.episode_id, _Episode())) for r in rows]
-        clocks = _episode_clocks(conn, ledger, episode, context, now)
-        own_cases = select(cases.c.case_id).where(cases.c.ledger_id == ledger, cases.c.court == who.scope)
-        case_query = select(defendants).where(defendants.c.ledger_id == ledger, defendants.c.person_id == person_id)
-        order_query = select(orders).where(orders.c.ledger_id == ledger, orders.c.person_id == person_id)
-        sentence_query = select(sentences).where(sentences.c.ledger_id == ledger, sentences.c.person_id == person_id)
-        if who.role is Role.COURT:
-            case_query = case_query.where(defendants.c.case_id.in_(own_cases))
-            order_query = order_query.where(orders.c.court == who.scope)
-            sentence_query = sentence_query.where(sentences.c.case_id.in_(own_cases))
-        accused = [
-            DefendantOut(case_id=d.case_id, person_id=d.person_id, counsel=d.counsel, hearings=d.hearings,
-                         verdict=d.verdict)
-            for d in conn.execute(case_query.order_by(defendants.c.case_id))
-        ]  # fmt: skip
-        ordered = [_order_out(r, now) for r in conn.execute(order_query.order_by(orders.c.issued_at))]
-        sentenced = [_sentence_out(r) for r in conn.execute(sentence_query.order_by(sentences.c.recorded_seq))]
-    log_read(request, who, person_id, reason)
+    )
+    context = _episode_context(
+        conn, ledger, [*(r.episode_id for r in rows), *([episode.episode_id] if episode else [])]
+    )
+    listed = [_instrument_out(r, now, context.get(r.episode_id, _Episode())) for r in rows]
+    clocks = _episode_clocks(conn, ledger, episode, context, now)
+    own_cases = select(cases.c.case_id).where(cases.c.ledger_id == ledger, cases.c.court == who.scope)
+    case_query = select(defendants).where(defendants.c.ledger_id == ledger, defendants.c.person_id == person_id)
+    order_query = select(orders).where(orders.c.ledger_id == ledger, orders.c.person_id == person_id)
+    sentence_query = select(sentences).where(sentences.c.ledger_id == ledger, sentences.c.person_id == person_id)
+    if who.role is Role.COURT:
+        case_query = case_query.where(defendants.c.case_id.in_(own_cases))
+        order_query = order_query.where(orders.c.court == who.scope)
+        sentence_query = sentence_query.where(sentences.c.case_id.in_(own_cases))
+    accused = [
+        DefendantOut(case_id=d.case_id, person_id=d.person_id, counsel=d.counsel, hearings=d.hearings,
+                     verdict=d.verdict)
+        for d in conn.execute(case_query.order_by(defendants.c.case_id))
+    ]  # fmt: skip
+    ordered = [_order_out(r, now) for r in conn.execute(order_query.order_by(orders.c.issued_at))]
+    sentenced = [_sentence_out(r) for r in conn.execute(sentence_query.order_by(sentences.c.recorded_seq))]
     return LegalOut(
         person_id=person_id, at=now, held=bool(episode and episode.status in HELD),
         episode_id=episode.episode_id if episode else None, clocks=clocks, instruments=listed, cases=accused,

@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from habeas.api.body import body_doc, json_body
 from habeas.api.problems import responses
-from habeas.api.security import app_state, guard
+from habeas.api.security import app_state, command_engine, guard, request_connection
 from habeas.domain.access import Permission, Principal
 from habeas.ledger.heads import list_checkpoints
 from habeas.ledger.log import read_events, read_head
@@ -66,7 +66,7 @@ def list_alerts(
     if scope is not None:
         query = query.where(alerts.c.subject.in_(scope))
     order = {"critical": 0, "high": 1, "medium": 2, "low": 3}
-    with state.config.engine.connect() as conn:
+    with request_connection(request) as conn:
         rows = [dict(r._mapping) for r in conn.execute(query.order_by(alerts.c.raised_at).limit(limit))]
     for r in rows:
         r["refs"] = orjson.loads(r["refs"])
@@ -85,7 +85,7 @@ class Done(BaseModel):
 
 def _legal(request: Request) -> LegalService:
     state = app_state(request)
-    return LegalService(state.config.engine, state.config.ledger_id, state.config.clock)
+    return LegalService(command_engine(request), state.config.ledger_id, state.config.clock)
 
 
 @router.post(
@@ -123,7 +123,7 @@ class HeadOut(BaseModel):
 @router.get("/ledger", response_model=HeadOut, responses=responses(401, 403))
 def ledger_head(request: Request, who: Principal = guard(P.LEDGER_READ)) -> HeadOut:
     state = app_state(request)
-    with state.config.engine.connect() as conn:
+    with request_connection(request) as conn:
         head = read_head(conn, state.config.ledger_id)
     return HeadOut(ledger_id=head.ledger_id, origin=head.origin, size=head.size, root=_b64(head.root))
 
@@ -149,7 +149,7 @@ def ledger_events(
     who: Principal = guard(P.LEDGER_READ),
 ) -> list[EventOut]:
     state = app_state(request)
-    with state.config.engine.connect() as conn:
+    with request_connection(request) as conn:
         events = list(
             read_events(conn, state.config.ledger_id, after_seq=after, types=[type] if type else (), limit=limit)
         )
@@ -176,7 +176,7 @@ class VerifyOut(BaseModel):
 def ledger_verify(request: Request, who: Principal = guard(P.LEDGER_READ)) -> VerifyOut:
     """Recheck the whole chain, Merkle tree and stored checkpoints now (reads every event)."""
     state = app_state(request)
-    with state.config.engine.connect() as conn:
+    with request_connection(request) as conn:
         report = verify_ledger(conn, state.config.ledger_id)
     return VerifyOut(
         ok=report.ok, size=report.size, root=_b64(report.root), checkpoints_checked=report.checkpoints_checked,
@@ -194,7 +194,7 @@ class CheckpointOut(BaseModel):
 @router.get("/ledger/checkpoints", response_model=list[CheckpointOut], responses=responses(401, 403))
 def ledger_checkpoints(request: Request, who: Principal = guard(P.LEDGER_READ)) -> list[CheckpointOut]:
     state = app_state(request)
-    with state.config.engine.connect() as conn:
+    with request_connection(request) as conn:
         stored = list_checkpoints(conn, state.config.ledger_id)
     return [CheckpointOut(size=c.size, root=_b64(c.root), signed_at=c.signed_at, note=c.note) for c in stored]
 
@@ -206,7 +206,7 @@ def proof_inclusion(
 ) -> dict[str, Any]:  # fmt: skip
     """RFC 9162 inclusion proof of event ``seq`` in the tree of ``tree_size`` (check it with habeas verify-proof)."""
     state = app_state(request)
-    with state.config.engine.connect() as conn:
+    with request_connection(request) as conn:
         return inclusion_proof(conn, state.config.ledger_id, seq, tree_size)
 
 
@@ -217,7 +217,7 @@ def proof_consistency(
 ) -> dict[str, Any]:  # fmt: skip
     """RFC 9162 consistency proof: the tree of ``old_size`` is a prefix of the tree of ``new_size``."""
     state = app_state(request)
-    with state.config.engine.connect() as conn:
+    with request_connection(request) as conn:
         return consistency_proof(conn, state.config.ledger_id, old_size, new_size)
 
 
@@ -249,7 +249,7 @@ def read_access_log(
         query = query.where(access_log.c.person_id == person_id)
     if username:
         query = query.where(access_log.c.username == username)
-    with state.config.engine.connect() as conn:
+    with request_connection(request) as conn:
         return [dict(r._mapping) for r in conn.execute(query.order_by(access_log.c.entry_id).limit(limit))]
 
 

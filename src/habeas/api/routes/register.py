@@ -17,8 +17,18 @@ from fastapi import APIRouter, Query, Request
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from habeas.api.body import body_doc, json_body
+from habeas.api.person_view import person_view
 from habeas.api.problems import responses
-from habeas.api.security import app_state, guard, log_read, log_reads, reason_header
+from habeas.api.security import (
+    app_state,
+    audited_read,
+    command_engine,
+    guard,
+    log_read,
+    log_reads,
+    reason_header,
+    request_connection,
+)
 from habeas.domain.access import Permission, Principal, Role
 from habeas.domain.admission import Admission
 from habeas.domain.custody import Injury
@@ -40,11 +50,11 @@ class Strict(BaseModel):
 
 def service(request: Request) -> RegisterService:
     state = app_state(request)
-    return RegisterService(state.config.engine, state.config.ledger_id, state.config.clock)
+    return RegisterService(command_engine(request), state.config.ledger_id, state.config.clock)
 
 
 def _conn(request: Request) -> Any:
-    return app_state(request).config.engine.connect()
+    return request_connection(request)
 
 
 def _ledger(request: Request) -> str:
@@ -202,13 +212,13 @@ def find_people(
     if document is None and not name and birth_date is None:
         raise InvalidInput.one("query", "give a document, a name or a birth date")
     ledger = _ledger(request)
-    with _conn(request) as conn:
+    with audited_read(request) as conn:
         found = queries.find_people(conn, ledger, document=document, name=name, birth_date=birth_date, limit=limit)
         scope = visible_people(ledger, who)
         if scope is not None:
             allowed = set(conn.execute(scope).scalars())
             found = [f for f in found if f["person_id"] in allowed]
-    log_reads(request, who, (f["person_id"] for f in found), reason)
+        log_reads(request, who, (f["person_id"] for f in found), reason, conn)
     return found
 
 
@@ -217,9 +227,10 @@ def person(
     person_id: str, request: Request, reason: str | None = reason_header(),
     who: Principal = guard(P.REGISTER_READ),
 ) -> dict[str, Any]:  # fmt: skip
-    with app_state(request).config.engine.begin() as conn:  # the read and its log entry commit together
+    # One connection (the token was checked on it), the record in one statement, its log entry committed with it.
+    with audited_read(request) as conn:
         require_visible(conn, _ledger(request), who, person_id)
-        record = queries.person_record(conn, _ledger(request), person_id)
+        record = person_view(conn, _ledger(request), person_id)
         log_read(request, who, person_id, reason, conn)
     if who.role is Role.LIAISON:  # standards §5 / architecture: the sending state sees facility level only
         for e in record["episodes"]:
@@ -242,7 +253,7 @@ def person_timeline(
     person_id: str, request: Request, reason: str | None = reason_header(),
     who: Principal = guard(P.HISTORY_READ),
 ) -> list[TimelineEntry]:  # fmt: skip
-    with app_state(request).config.engine.begin() as conn:
+    with audited_read(request) as conn:
         require_visible(conn, _ledger(request), who, person_id)
         events = queries.timeline(conn, _ledger(request), person_id)
         log_read(request, who, person_id, reason, conn)
@@ -276,7 +287,7 @@ def where(
     who: Principal = guard(P.REGISTER_READ),
 ) -> WhereOut:  # fmt: skip
     when = at or app_state(request).config.clock()
-    with app_state(request).config.engine.begin() as conn:
+    with audited_read(request) as conn:
         require_visible(conn, _ledger(request), who, person_id)
         found = queries.where_at(conn, _ledger(request), person_id, when)
         log_read(request, who, person_id, reason, conn)

@@ -21,7 +21,7 @@ from starlette.concurrency import run_in_threadpool
 
 from habeas.api.body import body_doc, json_body
 from habeas.api.problems import responses
-from habeas.api.security import app_state, guard
+from habeas.api.security import app_state, command_engine, guard, request_connection
 from habeas.domain import billing
 from habeas.domain.access import Permission, Principal, Role
 from habeas.domain.transfer import AgreementConcluded
@@ -37,7 +37,7 @@ P = Permission
 
 def _service(request: Request) -> TransferService:
     state = app_state(request)
-    return TransferService(state.config.engine, state.config.ledger_id, state.config.clock)
+    return TransferService(command_engine(request), state.config.ledger_id, state.config.clock)
 
 
 def _own_state(who: Principal, state: str) -> None:
@@ -48,7 +48,7 @@ def _own_state(who: Principal, state: str) -> None:
 
 def _agreement_row(request: Request, who: Principal, agreement_id: str) -> Any:
     state = app_state(request)
-    with state.config.engine.connect() as conn:
+    with request_connection(request) as conn:
         row = conn.execute(
             select(agreements).where(
                 agreements.c.ledger_id == state.config.ledger_id, agreements.c.agreement_id == agreement_id
@@ -90,7 +90,7 @@ def list_agreements(request: Request, who: Principal = guard(P.AGREEMENT_READ)) 
     query = select(agreements).where(agreements.c.ledger_id == state.config.ledger_id)
     if who.role is Role.LIAISON:
         query = query.where(agreements.c.sending_state == who.scope)
-    with state.config.engine.connect() as conn:
+    with request_connection(request) as conn:
         return [_agreement_out(r) for r in conn.execute(query.order_by(agreements.c.agreement_id))]
 
 
@@ -147,8 +147,9 @@ async def import_flight(
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise InvalidInput.one("manifest", "must be UTF-8 text (CSV)") from None
+    service = await run_in_threadpool(_service, request)  # hands the request's connection back: I/O, off the loop
     result = await run_in_threadpool(
-        _service(request).import_flight, who.actor, agreement_id, flight, text, accept_valid=accept_valid
+        service.import_flight, who.actor, agreement_id, flight, text, accept_valid=accept_valid
     )
     return FlightOut(
         agreement_id=result.agreement_id, flight=result.flight, committed=result.committed,
@@ -211,7 +212,7 @@ def issue_invoice(
 
 def _invoice(request: Request, who: Principal, invoice_id: str) -> tuple[Any, billing.Invoice]:
     state = app_state(request)
-    with state.config.engine.connect() as conn:
+    with request_connection(request) as conn:
         row = conn.execute(
             select(invoices).where(invoices.c.ledger_id == state.config.ledger_id, invoices.c.invoice_id == invoice_id)
         ).first()
@@ -265,7 +266,7 @@ def state_view(state: StateCode, request: Request, who: Principal = guard(P.AGRE
     """The sending state's transferees (facility level), the alerts about them, refusals and invoices."""
     _own_state(who, state)
     config = app_state(request).config
-    with config.engine.connect() as conn:
+    with request_connection(request) as conn:
         return liaison.view(conn, config.ledger_id, state)
 
 
@@ -277,5 +278,5 @@ def state_feed(
     """Every event that concerns the state's agreements or people, after the cursor, oldest first (poll it)."""
     _own_state(who, state)
     config = app_state(request).config
-    with config.engine.connect() as conn:
+    with request_connection(request) as conn:
         return liaison.feed(conn, config.ledger_id, state, after, limit)
