@@ -319,6 +319,29 @@ class CustodyRulesContract:
         assert w.open_alerts("R3", person) == []
         assert raised(w.sweep(arrest + 81 * H)[1], "R3") == []  # and a later sweep does not raise it again
 
+    def test_a_sweep_skips_only_the_messages_of_breaches_already_open(self, world: Callable[..., World]) -> None:
+        # The full sweep reads the open alerts first and passes them to find as ``known``: their findings come
+        # without a message (nobody reads it), every other finding keeps its own, and raising is unchanged.
+        w = world(BEFORE_DECREES)
+        arrest = BEFORE_DECREES
+        first = w.admit(SLV, arrest + H, arrested=arrest)
+        breach = arrest + 72 * H + MIN
+        (alert,) = raised(w.sweep(breach)[1], "R3", first)
+        second = w.admit(SLV, arrest + 2 * H, arrested=arrest + H)  # R3 from arrest + 73 h
+        later = arrest + 74 * H
+        with w.engine.connect() as conn:
+            full = {f.subject: f for f in find(conn, w.ledger, later) if f.rule == "R3"}
+            lazy = {f.subject: f for f in find(conn, w.ledger, later, known={("R3", first)}) if f.rule == "R3"}
+        assert set(full) == set(lazy) == {first, second}
+        assert lazy[first].message == "" and lazy[first].refs == ()
+        assert full[first].message.startswith("held 3.1 days since arrest") and full[first].refs
+        assert alert["message"].startswith("held 3.0 days since arrest")  # as raised, at its own instant
+        assert lazy[second] == full[second] and "72 hours" in lazy[second].message
+        result, events = w.sweep(later)
+        (new,) = raised(events, "R3")  # only the second person's: the first is still open
+        assert new["subject"] == second and new["message"] == full[second].message
+        assert result.findings["R3"] == 2 and result.resolved == 0
+
     def test_r3_state_of_exception_allows_the_decrees_15_days(self, world: Callable[..., World]) -> None:
         arrest = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)
         maximum = SLV_POLICY.decrees_in_force(arrest)[0].administrative_max

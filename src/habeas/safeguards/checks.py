@@ -17,14 +17,14 @@ instant checked lies where the extensions in force are the same), else computed 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Select, and_, exists, not_, or_, select
+from sqlalchemy import Connection, Executable, Select, and_, exists, func, not_, or_, select, union_all
 
 from habeas.domain.custody import HELD, Status
 from habeas.domain.law import JUDICIAL_KINDS
@@ -54,6 +54,9 @@ class Context:
     policies: dict[str, Policy]  # facility id -> its jurisdiction's policy
     persons: Sequence[str] | None = None  # only these people (a command's subjects); None: everyone
     cell_ids: Sequence[str] | None = None  # only these cells; None: every cell
+    # Breaches already open as alerts (rule, subject): their findings carry no message, which only a new
+    # alert needs (the full sweep's steady state finds half a million of them and raises none).
+    known: Collection[tuple[str, str]] = ()
 
     def held(self) -> Any:
         """Episodes held now, restricted to the context's people."""
@@ -67,6 +70,17 @@ class Context:
         for facility_id, policy in self.policies.items():
             groups.setdefault(policy.code, (policy, []))[1].append(facility_id)
         return groups
+
+
+def _known(ctx: Context, rule: str, subject: str) -> Finding | None:
+    """The finding of a breach already open as an alert, without the message nobody will read."""
+    return Finding(rule, subject, "") if (rule, subject) in ctx.known else None
+
+
+def _rows(ctx: Context, query: Executable) -> Sequence[Any]:
+    """All the rows of a check's query in one fetch: row by row, the driver's per-call cost (psycopg's above
+    all) weighs as much as the query itself when a check finds a hundred thousand breaches."""
+    return ctx.conn.execute(query).all()
 
 
 def _ago(ctx: Context, limit: timedelta) -> datetime:
@@ -157,7 +171,10 @@ def check_administrative_detention(ctx: Context) -> Iterable[Finding]:
             _not_done_by(duties.c.appearance_at, ctx),
             duties.c.arrested_at <= threshold,
         )
-        for row in ctx.conn.execute(query):
+        for row in _rows(ctx, query):
+            if known := _known(ctx, "R3", row.person_id):
+                yield known
+                continue
             stored = _stored(row.admin_deadline, key)
             if stored is not None:
                 due, basis, refs = stored["due"], stored["basis"], tuple(stored["refs"])
@@ -188,14 +205,26 @@ def check_judicial_decision(ctx: Context) -> Iterable[Finding]:
             duties.c.appearance_at < _ago(ctx, limit.duration),
             or_(duties.c.judicial_at.is_(None), not_(decided_first)),
         )
-        candidates = ctx.conn.execute(query).all()
-        # The rest: a judge's instrument issued at or after the appearance, by the instant checked.  Read for
-        # the candidates only, by episode (a correlated NOT EXISTS lets PostgreSQL hash every instrument).
-        decisions: dict[str, list[datetime]] = {}
-        for r in _instruments_of(ctx, [c.episode_id for c in candidates], kinds=sorted(JUDICIAL_KINDS)):
-            decisions.setdefault(r.episode_id, []).append(r.issued_at)
-        for row in candidates:
-            if any(row.appearance_at <= t <= ctx.at for t in decisions.get(row.episode_id, ())):
+        # The rest: a judge's instrument issued at or after the appearance, by the instant checked, looked up
+        # per candidate through ix_instruments_episode in the same statement (an EXISTS in the select list
+        # is evaluated per row: in WHERE, PostgreSQL may turn it into an anti-join that hashes every
+        # instrument).
+        decided = (
+            exists()
+            .where(
+                instruments.c.ledger_id == duties.c.ledger_id,
+                instruments.c.episode_id == duties.c.episode_id,
+                instruments.c.kind.in_(sorted(JUDICIAL_KINDS)),
+                instruments.c.issued_at >= duties.c.appearance_at,
+                instruments.c.issued_at <= ctx.at,
+            )
+            .label("decided")
+        )
+        for row in _rows(ctx, query.add_columns(decided)):
+            if row.decided:
+                continue
+            if known := _known(ctx, "R4", row.person_id):
+                yield known
                 continue
             yield Finding(
                 "R4",
@@ -204,22 +233,6 @@ def check_judicial_decision(ctx: Context) -> Iterable[Finding]:
                 f"{_hours(ctx.at - row.appearance_at)} ({limit.basis})",
                 (row.episode_id,),
             )
-
-
-def _instruments_of(ctx: Context, episode_ids: Sequence[str], kinds: Sequence[str] | None = None) -> Iterable[Any]:
-    """The instruments of these episodes, read by ix_instruments_episode in batches (one query per 900)."""
-    for start in range(0, len(episode_ids), 900):
-        query = select(
-            instruments.c.episode_id,
-            instruments.c.kind,
-            instruments.c.reference,
-            instruments.c.issued_at,
-            instruments.c.expires_at,
-            instruments.c.ended_at,
-        ).where(instruments.c.ledger_id == ctx.ledger, instruments.c.episode_id.in_(episode_ids[start : start + 900]))
-        if kinds is not None:
-            query = query.where(instruments.c.kind.in_(kinds))
-        yield from ctx.conn.execute(query)
 
 
 def _limit_groups(ctx: Context) -> list[tuple[str | None, str | None]]:
@@ -253,7 +266,6 @@ def check_provisional_detention(ctx: Context) -> Iterable[Finding]:
     groups = _limit_groups(ctx)
     for policy, facility_ids in ctx.by_jurisdiction().values():
         key = law_key(policy)
-        facilities_here = set(facility_ids)
         for offence_class, scope in groups:
             klass, scopes = limit_klass(offence_class), limit_scopes(scope)
 
@@ -265,28 +277,36 @@ def check_provisional_detention(ctx: Context) -> Iterable[Finding]:
             threshold = latest_breaching_start(deadline, ctx.at, EARLIEST.replace(year=1950))
             if threshold < EARLIEST.replace(year=1950):
                 continue
-            query = select(
-                instruments.c.person_id,
-                instruments.c.episode_id,
-                instruments.c.detained_from,
-                instruments.c.instrument_id,
-                instruments.c.reference,
-                instruments.c.limit_deadline,
-            ).where(  # candidates: ix_instruments_limit (class, scope, detained before the threshold)
-                instruments.c.ledger_id == ctx.ledger,
-                instruments.c.kind == PD_KIND,
-                _same(instruments.c.offence_class, offence_class),
-                _same(instruments.c.scope, scope),
-                instruments.c.detained_from <= threshold,
-                instruments.c.ended_at.is_(None),
+            query = (
+                select(
+                    instruments.c.person_id,  # the episode's person (services.legal), so the join reads only the index
+                    instruments.c.episode_id,
+                    instruments.c.detained_from,
+                    instruments.c.instrument_id,
+                    instruments.c.reference,
+                    instruments.c.limit_deadline,
+                )
+                .join(  # held here and untried: each candidate's entry in ix_episodes_held (covering)
+                    episodes,
+                    and_(episodes.c.ledger_id == ctx.ledger, episodes.c.episode_id == instruments.c.episode_id),
+                )
+                .where(  # candidates: ix_instruments_limit (class, scope, detained before the threshold)
+                    instruments.c.ledger_id == ctx.ledger,
+                    instruments.c.kind == PD_KIND,
+                    _same(instruments.c.offence_class, offence_class),
+                    _same(instruments.c.scope, scope),
+                    instruments.c.detained_from <= threshold,
+                    instruments.c.ended_at.is_(None),
+                    episodes.c.status.in_(HELD_VALUES),
+                    episodes.c.legal_status == "untried",
+                    episodes.c.facility_id.in_(facility_ids),
+                )
             )
             if ctx.persons is not None:
                 query = query.where(instruments.c.person_id.in_(list(ctx.persons)))
-            candidates = ctx.conn.execute(query).all()
-            # Held here and untried: the candidates' episodes, read by id (a join lets PostgreSQL hash them all).
-            held = _untried_held_in(ctx, [c.episode_id for c in candidates], facilities_here)
-            for row in candidates:
-                if row.episode_id not in held:
+            for row in _rows(ctx, query):
+                if known := _known(ctx, "R5", row.person_id):
+                    yield known
                     continue
                 stored = _stored(row.limit_deadline, key)
                 refs: tuple[str, ...]
@@ -297,27 +317,11 @@ def check_provisional_detention(ctx: Context) -> Iterable[Finding]:
                     due, basis, refs = format_instant(computed.due), computed.basis, computed.instruments
                 yield Finding(
                     "R5",
-                    held[row.episode_id],
+                    row.person_id,
                     f"in provisional detention ({klass}) since {format_instant(row.detained_from)}; the limit "
                     f"ended {due} ({basis})",
                     (row.instrument_id, row.reference, *refs),
                 )
-
-
-def _untried_held_in(ctx: Context, episode_ids: Sequence[str], facility_ids: set[str]) -> dict[str, str]:
-    """Of these episodes, those held untried in these facilities (ix_episodes_held): episode -> person."""
-    found: dict[str, str] = {}
-    for start in range(0, len(episode_ids), 900):
-        rows = ctx.conn.execute(
-            select(episodes.c.episode_id, episodes.c.person_id, episodes.c.facility_id).where(
-                episodes.c.ledger_id == ctx.ledger,
-                episodes.c.episode_id.in_(episode_ids[start : start + 900]),
-                episodes.c.status.in_(HELD_VALUES),
-                episodes.c.legal_status == "untried",
-            )
-        )
-        found.update((r.episode_id, r.person_id) for r in rows if r.facility_id in facility_ids)
-    return found
 
 
 def _in_window(stored: dict[str, Any], at: datetime) -> bool:
@@ -334,30 +338,41 @@ def check_legal_basis(ctx: Context) -> Iterable[Finding]:
     """R6: held while no instrument is in force (all expired or ended)."""
     # Candidates: every instrument not ended expired by the instant checked (ix_duties_basis_until), or
     # one was issued after it (ix_duties_basis_issued); only those can be without a basis in force.  Two
-    # queries, one range each (as one OR, SQLite would rather read every held episode).
+    # ranges, one each (as one OR, SQLite would rather read every held episode), in one statement.
+    # Their instruments are looked up per candidate (ix_instruments_episode) in the select list: whether
+    # one is in force, and which lapsed last (for the message).
+    mine = and_(instruments.c.ledger_id == duties.c.ledger_id, instruments.c.episode_id == duties.c.episode_id)
+    lapse = func.coalesce(instruments.c.ended_at, instruments.c.expires_at)
+    last = select(lapse, instruments.c.reference).where(mine, lapse.is_not(None))
+    last = last.order_by(lapse.desc(), instruments.c.instrument_id).limit(1)
+    columns = (
+        duties.c.person_id,
+        duties.c.episode_id,
+        exists()
+        .where(
+            mine,
+            instruments.c.ended_at.is_(None),
+            instruments.c.issued_at <= ctx.at,
+            or_(instruments.c.expires_at.is_(None), instruments.c.expires_at > ctx.at),
+        )
+        .label("in_force"),
+        last.with_only_columns(lapse).scalar_subquery().label("lapsed_at"),
+        last.with_only_columns(instruments.c.reference).scalar_subquery().label("lapsed"),
+    )
     expired = duties.c.basis_until <= ctx.at
-    candidates = [
-        *ctx.conn.execute(_held_duties(ctx, duties.c.person_id, duties.c.episode_id).where(expired)),
-        *ctx.conn.execute(
-            _held_duties(ctx, duties.c.person_id, duties.c.episode_id).where(
-                duties.c.basis_issued > ctx.at, or_(duties.c.basis_until.is_(None), not_(expired))
-            )
+    query = union_all(
+        _held_duties(ctx, *columns).where(expired),
+        _held_duties(ctx, *columns).where(
+            duties.c.basis_issued > ctx.at, or_(duties.c.basis_until.is_(None), not_(expired))
         ),
-    ]
-    # Their instruments, by episode: whether one is in force, and which lapsed last (for the message).
-    in_force: set[str] = set()
-    last: dict[str, tuple[datetime, str]] = {}
-    for r in _instruments_of(ctx, [c.episode_id for c in candidates]):
-        if r.ended_at is None and r.issued_at <= ctx.at and (r.expires_at is None or r.expires_at > ctx.at):
-            in_force.add(r.episode_id)
-        when = r.ended_at or r.expires_at
-        if when is not None and (r.episode_id not in last or when > last[r.episode_id][0]):
-            last[r.episode_id] = (when, r.reference)
-    for row in candidates:
-        if row.episode_id in in_force:
+    )
+    for row in _rows(ctx, query):
+        if row.in_force:
             continue
-        lapsed = last.get(row.episode_id)
-        detail = f"; the last, {lapsed[1]}, lapsed {format_instant(lapsed[0])}" if lapsed else ""
+        if known := _known(ctx, "R6", row.person_id):
+            yield known
+            continue
+        detail = f"; the last, {row.lapsed}, lapsed {format_instant(row.lapsed_at)}" if row.lapsed_at else ""
         yield Finding("R6", row.person_id, f"held with no legal basis in force{detail}", (row.episode_id,))
 
 
@@ -391,8 +406,9 @@ def _window_check(
             )
             if done is not None:
                 query = query.where(_not_done_by(done, ctx))
-            for row in ctx.conn.execute(query):
-                yield Finding(rule, row.person_id, describe(row, ctx, limit), (row.episode_id,))
+            for row in _rows(ctx, query):
+                known = _known(ctx, rule, row.person_id)
+                yield known or Finding(rule, row.person_id, describe(row, ctx, limit), (row.episode_id,))
 
     check.__doc__ = doc or f"{rule}: a duty within the window after {since.name}."
     return check
@@ -476,7 +492,7 @@ def check_deaths(ctx: Context) -> Iterable[Finding]:
     )
     if ctx.persons is not None:
         query = query.where(duties.c.person_id.in_(list(ctx.persons)))
-    for row in ctx.conn.execute(query):
+    for row in _rows(ctx, query):
         yield Finding(
             "R12",
             row.person_id,
@@ -496,7 +512,7 @@ def check_overdue(ctx: Context) -> Iterable[Finding]:
         episodes.c.status.in_([Status.OUT.value, Status.IN_TRANSIT.value]),
         episodes.c.expected_by < ctx.at,
     )
-    for row in ctx.conn.execute(query):
+    for row in _rows(ctx, query):
         what = "not back from" if row.status == Status.OUT.value else "not arrived at"
         yield Finding(
             "R13",
@@ -513,7 +529,7 @@ def check_space(ctx: Context) -> Iterable[Finding]:
     ).where(cells.c.ledger_id == ctx.ledger, cells.c.occupants > 0)
     if ctx.cell_ids is not None:
         query = query.where(cells.c.cell_id.in_(list(ctx.cell_ids)))
-    for row in ctx.conn.execute(query):
+    for row in _rows(ctx, query):
         policy = ctx.policies.get(row.facility_id)
         if policy is None:
             continue
@@ -522,7 +538,7 @@ def check_space(ctx: Context) -> Iterable[Finding]:
         space = policy.space
         icrc = space.icrc_single_m2 if row.single else space.icrc_shared_m2
         cpt = space.cpt_single_m2 if row.single else space.cpt_shared_m2
-        figures = f"{people} people in {area.normalize()} m²: {per.quantize(Decimal('0.01'))} m² each"
+        figures = f"{people} people in {area.normalize():f} m²: {per.quantize(Decimal('0.01'))} m² each"
         if per < space.critical_shared_m2:
             yield Finding("R18", row.cell_id, f"{figures}, below {space.critical_shared_m2} m² (presumed degrading)")
         elif per < icrc:
@@ -597,7 +613,7 @@ def check_mixing(ctx: Context) -> Iterable[Finding]:
     )
     if ctx.cell_ids is not None:
         query = query.where(cells.c.cell_id.in_(list(ctx.cell_ids)))
-    for row in ctx.conn.execute(query):
+    for row in _rows(ctx, query):
         yield Finding("R21", str(row.cell_id), "untried and convicted people share the cell (MR 11(b))")
 
 
@@ -611,7 +627,7 @@ def check_orders(ctx: Context) -> Iterable[Finding]:
     )
     if ctx.persons is not None:
         query = query.where(orders.c.person_id.in_(list(ctx.persons)))
-    for row in ctx.conn.execute(query):
+    for row in _rows(ctx, query):
         yield Finding(
             "R26",
             row.order_id,
@@ -636,7 +652,10 @@ def check_group_cases(ctx: Context) -> Iterable[Finding]:
     )
     if ctx.persons is not None:
         query = query.where(defendants.c.person_id.in_(list(ctx.persons)))
-    for row in ctx.conn.execute(query):
+    for row in _rows(ctx, query):
+        if known := _known(ctx, "R28", f"{row.case_id}:{row.person_id}"):
+            yield known
+            continue
         lacks = [
             w
             for w, missing in (("individual hearing record", row.hearings == 0), ("counsel", row.counsel is None))
@@ -664,7 +683,7 @@ def check_sentences(ctx: Context) -> Iterable[Finding]:
     )
     if ctx.persons is not None:
         query = query.where(sentences.c.person_id.in_(list(ctx.persons)))
-    for row in ctx.conn.execute(query):
+    for row in _rows(ctx, query):
         if any("R29" in w for w in orjson.loads(row.warnings)):
             yield Finding(
                 "R29",

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Engine, or_, select, true
+from sqlalchemy import Connection, Engine, Select, or_, select, true
 
 from habeas.domain.alerts import AlertRaised, AlertResolved
 from habeas.domain.policy import Policy
@@ -50,9 +50,16 @@ def find(
     persons: Sequence[str] | None = None,
     cell_ids: Sequence[str] | None = None,
     load: Callable[[str], Policy] = load_policy,
+    known: Collection[tuple[str, str]] = (),
 ) -> list[Finding]:
-    """Every breach at ``at`` (restricted to some people and cells, if given).  Reads only."""
-    ctx = Context(conn, ledger, at, facilities_policies(conn, ledger, load), persons, cell_ids)
+    """Every breach at ``at`` (restricted to some people and cells, if given).  Reads only.
+
+    The findings of breaches in ``known`` (open alerts: rule, subject) may come without their message."""
+    if conn.dialect.name == "postgresql":
+        # Many short index-driven queries: compiling them (JIT) costs more than it saves, up to a second
+        # each on a million people, where the estimated costs pass the inlining and optimisation thresholds.
+        conn.exec_driver_sql("SET LOCAL jit = off")
+    ctx = Context(conn, ledger, at, facilities_policies(conn, ledger, load), persons, cell_ids, known)
     found: list[Finding] = []
     for _, check in SWEEP_CHECKS:
         found.extend(check(ctx))
@@ -68,16 +75,19 @@ def reconcile(
     persons: Sequence[str] | None = None,
     cell_ids: Sequence[str] | None = None,
     unit_ids: Sequence[str] | None = None,
+    open_alerts: dict[tuple[str, str], str] | None = None,
 ) -> SweepResult:
-    """Raise what is new, resolve what no longer holds (within the scope that was checked)."""
+    """Raise what is new, resolve what no longer holds (within the scope that was checked).
+
+    A full sweep may pass the open alerts it read before ``find`` (:func:`open_swept_alerts`)."""
     result = SweepResult(at, Counter(f.rule for f in findings))
     current = {(f.rule, f.subject): f for f in findings}
     scoped = persons is not None or cell_ids is not None
     in_scope = set(persons or ()) | set(cell_ids or ()) | set(unit_ids or ())
     where = [alerts.c.ledger_id == ledger, alerts.c.resolved_at.is_(None), alerts.c.rule.in_(sorted(SWEPT_RULES))]
-    open_alerts: dict[tuple[str, str], str] = {}
     refs_of: dict[tuple[str, str], set[str]] = {}
     if scoped:
+        open_alerts = {}
         query = select(alerts.c.alert_id, alerts.c.rule, alerts.c.subject, alerts.c.refs).where(
             *where[:2],
             alerts.c.rule.in_(sorted(SWEPT_RULES | {"R13"})),
@@ -88,16 +98,8 @@ def reconcile(
                 continue
             open_alerts[(rule, subject)] = alert_id
             refs_of[(rule, subject)] = set(orjson.loads(refs))  # whose refs name the command's people
-    else:
-        # Every open alert of the swept rules, from ix_alerts_sweep alone (not the alerts' rows: their
-        # messages are most of the table).  R13 apart: only its refs tell a roll call's alert (closed by
-        # a person) from the sweep's own.
-        swept = select(alerts.c.alert_id, alerts.c.rule, alerts.c.subject).where(*where, alerts.c.rule != "R13")
-        open_alerts = {(rule, subject): alert_id for alert_id, rule, subject in work.conn.execute(swept)}
-        overdue = select(alerts.c.alert_id, alerts.c.subject, alerts.c.refs).where(*where[:2], alerts.c.rule == "R13")
-        for alert_id, subject, refs in work.conn.execute(overdue):
-            if '"count:' not in refs:
-                open_alerts[("R13", subject)] = alert_id
+    elif open_alerts is None:
+        open_alerts = open_swept_alerts(work.conn, ledger)
     base = read_head(work.conn, ledger).size + len(work.pending)
     for key in sorted(current.keys() - open_alerts.keys()):
         f = current[key]
@@ -133,6 +135,41 @@ def reconcile(
     return result
 
 
+def open_swept_alerts(conn: Connection, ledger: str) -> dict[tuple[str, str], str]:
+    """Every open alert of the swept rules: (rule, subject) -> alert id.
+
+    From ix_alerts_sweep alone (not the alerts' rows: their messages are most of the table).  R13 apart:
+    only its refs tell a roll call's alert (closed by a person) from the sweep's own."""
+    where = [alerts.c.ledger_id == ledger, alerts.c.resolved_at.is_(None)]
+    swept = select(alerts.c.rule, alerts.c.subject, alerts.c.alert_id).where(
+        *where, alerts.c.rule.in_(sorted(SWEPT_RULES)), alerts.c.rule != "R13"
+    )
+    found: dict[tuple[str, str], str] = {row[:2]: row[2] for row in _plain_rows(conn, swept)}
+    overdue = select(alerts.c.alert_id, alerts.c.subject, alerts.c.refs).where(*where, alerts.c.rule == "R13")
+    for alert_id, subject, refs in conn.execute(overdue):
+        if '"count:' not in refs:
+            found[("R13", subject)] = alert_id
+    return found
+
+
+def _plain_rows(conn: Connection, query: Select[Any]) -> list[tuple[Any, ...]]:
+    """The rows of a query of plain text columns, as the driver returns them (tuples).
+
+    Half a million open alerts in a full sweep: SQLAlchemy's result rows cost twice the driver's own
+    fetch, and nothing here needs their conversions (ids and rule names are text on both backends).
+    """
+    compiled = query.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
+    params: Any = compiled.params
+    if compiled.positiontup is not None:
+        params = tuple(params[name] for name in compiled.positiontup)
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(str(compiled), params)
+        return list(cursor.fetchall())
+    finally:
+        cursor.close()
+
+
 # A command touches a few people and cells: past this many ids, reading every open alert is as quick.
 SCOPED_READ_MAX = 500
 
@@ -160,5 +197,7 @@ def sweep(
 ) -> SweepResult:
     """The full sweep at ``at``, in one transaction."""
     with unit_of_work(engine, ledger, ACTOR, recorded_at) as work:
-        findings = find(work.conn, ledger, at, load=load)
-        return reconcile(work, ledger, at, findings)
+        # The open alerts first: the breaches they already report need no message (see find).
+        open_alerts = open_swept_alerts(work.conn, ledger)
+        findings = find(work.conn, ledger, at, load=load, known=open_alerts.keys())
+        return reconcile(work, ledger, at, findings, open_alerts=open_alerts)
