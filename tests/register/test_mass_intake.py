@@ -13,13 +13,15 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, func, select
 
+from habeas.domain.custody import Injury
 from habeas.errors import Conflict, InvalidInput, NotFound
 from habeas.ledger.log import read_events, read_head
-from habeas.services import queries, safeguarding
+from habeas.services import queries, safeguarding, state
 from habeas.services.register import MASS_INTAKE, PossibleDuplicates, RegisterService
 from habeas.services.unit_of_work import Work
 from habeas.store.engine import STALE_FLOOR, statistics_are_stale
-from habeas.store.register_tables import episodes
+from habeas.store.law_tables import duties
+from habeas.store.register_tables import episodes, person_keys
 from tests.conftest import at
 from tests.register.support import Clock, admission, identity, service, small_facility
 
@@ -134,6 +136,62 @@ class MassIntakeContract:
         ):
             error = self.refused(svc, Conflict, call, "not held here")
             assert error.field == "person_id"  # type: ignore[attr-defined]
+
+    def test_examine_many_sets_the_duty_clocks_of_each_exam_in_order(self, setup: Any) -> None:
+        """MR 30, 34 / R10, R11: the batch's exam, injury and referral clocks, as exams one by one would."""
+        svc, _, _ = setup
+        clean = {"injuries_observed": ()}
+        referred, injured, fit, indicator, twice, twice_back = svc.admit_many(
+            "u", [admission(0), admission(1), admission(2), *(admission(3 + i, **clean) for i in range(3))]
+        )
+        hurt = {**FIT, "injuries": (Injury(body_part="left wrist", description="bruising"),)}
+        sent = {**hurt, "referred_to": "Hospital Rosales"}
+        svc.examine_many(
+            "medic",
+            [
+                (referred.person_id, sent, at(30)),
+                (injured.person_id, hurt, at(31)),
+                (fit.person_id, FIT, at(32)),
+                (indicator.person_id, {**FIT, "torture_indicators": True}, at(33)),
+                (twice.person_id, hurt, at(34)),  # an injury, then its referral: nothing left to refer
+                (twice.person_id, sent, at(35)),
+                (twice_back.person_id, sent, at(36)),  # a referral, then a new injury: that one is open
+                (twice_back.person_id, hurt, at(37)),
+            ],
+        )
+        with svc.engine.connect() as conn:
+            clocks = {
+                r.person_id: (r.examined_at, r.injury_at, r.referred_at)
+                for r in conn.execute(
+                    select(duties.c.person_id, duties.c.examined_at, duties.c.injury_at, duties.c.referred_at).where(
+                        duties.c.ledger_id == svc.ledger_id
+                    )
+                )
+            }
+        assert clocks[referred.person_id] == (at(30), None, at(30))
+        assert clocks[injured.person_id] == (at(31), at(1), None)  # the injury seen at admission is the first
+        assert clocks[fit.person_id] == (at(32), at(2), None)
+        assert clocks[indicator.person_id] == (at(33), at(33), None)
+        assert clocks[twice.person_id] == (at(34), None, at(35))
+        assert clocks[twice_back.person_id] == (at(36), at(37), at(36))
+
+    def test_document_keys_are_found_through_person_documents_alone(self, setup: Any) -> None:
+        """The duplicate check's document key (rule 1) is answered by person_documents, not copied into person_keys."""
+        svc, _, _ = setup
+        person = svc.admit("u", admission(0))
+        with svc.engine.connect() as conn:
+            keys = conn.execute(
+                select(person_keys.c.key).where(
+                    person_keys.c.ledger_id == svc.ledger_id, person_keys.c.person_id == person.person_id
+                )
+            ).scalars()
+            assert [k for k in keys if k.startswith("doc:")] == []
+            (doc_key,) = queries.person_record(conn, svc.ledger_id, person.person_id)["documents"]
+            found = state.known_people(conn, svc.ledger_id, {f"doc:{doc_key}"})
+        assert [p.person_id for p in found] == [person.person_id]
+        kind, issuer, number = str(doc_key).split(":", 2)
+        again = identity(documents=({"kind": kind.lower(), "number": number, "issuer": issuer},))
+        self.refused(svc, Conflict, lambda: svc.admit("u", admission(5, identity=again)), "belongs to person")
 
     # --- chunked admissions --------------------------------------------------------------------
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import sys
 from datetime import UTC, datetime
@@ -25,7 +23,7 @@ from habeas.domain.manifest import parse_manifest
 from habeas.errors import HabeasError
 from habeas.ledger.timefmt import format_instant
 from habeas.services import queries
-from habeas.services.intake import import_manifest
+from habeas.services.intake import import_manifest, rejected_csv
 from habeas.services.rebuild import rebuild
 from habeas.services.register import RegisterService, parse_request
 
@@ -337,10 +335,7 @@ def import_cmd(
     for error in result.errors:
         errors.print(f"line {error.line}, {error.field}: {error.rule}", highlight=False)
     if result.errors and rejected is not None:
-        bad = {e.line for e in result.errors}
-        rejected.write_text(
-            parsed.rejected_csv() if bad <= {e.line for e in parsed.errors} else _rejected(parsed, result)
-        )
+        rejected.write_text(rejected_csv(parsed, result))
         errors.print(f"rejected rows written to {rejected}")
     if not result.committed:
         fail(
@@ -350,20 +345,6 @@ def import_cmd(
     console.print(f"admitted {len(result.admitted)} people from {manifest.name}")
     if result.errors:
         raise typer.Exit(1)
-
-
-def _rejected(parsed: Any, result: Any) -> str:
-    bad: dict[int, list[str]] = {}
-    for e in result.errors:
-        bad.setdefault(e.line, []).append(f"{e.field}: {e.rule}")
-    out = io.StringIO()
-    rows = [dict(r.raw, errors="; ".join(bad[r.line])) for r in parsed.rows if r.line in bad]
-    rows += [dict(raw) for raw in parsed.rejected]
-    if rows:
-        writer = csv.DictWriter(out, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-    return out.getvalue()
 
 
 def classify(

@@ -46,6 +46,10 @@ class LegalBasis(Payload):
     article: Name | None = None  # the law it applies, e.g. "CPP art. 329"
     expires_at: Instant | None = None
     document_sha256: Sha256Hex | None = None
+    # A provisional detention order's CPP 8 class and the extensions that reach it (as on
+    # instrument.recorded): without them an order admitted with is read as "serious", unscoped.
+    offence_class: Literal["serious", "less_serious"] | None = None
+    scope: Code | None = None
 
 
 class Injury(Payload):

@@ -20,12 +20,13 @@ from habeas.ledger.envelope import StoredEvent
 from habeas.ledger.log import read_events_by_id
 from habeas.ledger.timefmt import format_instant, parse_instant
 from habeas.policy.loader import load_policy
+from habeas.store.bulk import among, insert_dicts, update_rows
 from habeas.store.law_tables import (
+    HELD_VALUES,
     basis_summary,
     cases,
     defendants,
     duties,
-    held_in,
     instruments,
     orders,
     sentences,
@@ -167,7 +168,7 @@ def _jurisdictions(conn: Connection, ledger: str, episode_ids: Iterable[str]) ->
             facilities,
             (facilities.c.ledger_id == episodes.c.ledger_id) & (facilities.c.facility_id == episodes.c.facility_id),
         )
-        .where(duties.c.ledger_id == ledger, duties.c.episode_id.in_(sorted(set(episode_ids))))
+        .where(duties.c.ledger_id == ledger, among(conn, duties.c.episode_id, sorted(set(episode_ids))))
     )
     return {r.episode_id: (r.arrested_at, r.jurisdiction) for r in rows}
 
@@ -186,7 +187,7 @@ def _summarize_basis(conn: Connection, ledger: str, episode_ids: Iterable[str]) 
         until, issued = basis_summary(duties.c.ledger_id, duties.c.episode_id)
         conn.execute(
             update(duties)
-            .where(duties.c.ledger_id == ledger, duties.c.episode_id.in_(ids))
+            .where(duties.c.ledger_id == ledger, among(conn, duties.c.episode_id, ids))
             .values(basis_until=until, basis_issued=issued)
         )
 
@@ -206,7 +207,7 @@ def _admitted(conn: Connection, ledger: str, items: list[Item]) -> None:
         r.person_id: orjson.loads(r.nationalities)
         for r in conn.execute(
             select(people.c.person_id, people.c.nationalities).where(
-                people.c.ledger_id == ledger, people.c.person_id.in_({p["person_id"] for _, p in items})
+                people.c.ledger_id == ledger, among(conn, people.c.person_id, {p["person_id"] for _, p in items})
             )
         )
     }
@@ -256,33 +257,49 @@ def _admitted(conn: Connection, ledger: str, items: list[Item]) -> None:
                 "basis_issued": row["issued_at"],
             }
         )
-    conn.execute(insert(instruments), rows)
-    conn.execute(insert(duties), clocks)
+    # Straight to the driver, one statement per table for the whole batch (store.bulk).
+    insert_dicts(conn, instruments, rows)
+    insert_dicts(conn, duties, clocks)
 
 
 def _set_first(conn: Connection, ledger: str, column: str, values: list[tuple[str, datetime]]) -> None:
     """Set a duty clock where it is still empty (the first time the duty was done counts)."""
-    if values:
-        conn.execute(
-            update(duties)
-            .where(duties.c.ledger_id == ledger, duties.c.episode_id == bindparam("eid"), duties.c[column].is_(None))
-            .values({column: bindparam("t")}),
-            [{"eid": e, "t": t} for e, t in values],
-        )
+    update_rows(
+        conn,
+        duties,
+        (column,),
+        ("ledger_id", "episode_id"),
+        [{column: t, "ledger_id": ledger, "episode_id": e} for e, t in values],
+        where_null=(column,),
+    )
 
 
 def _examined(conn: Connection, ledger: str, items: list[Item]) -> None:
     """MR 30, 34: the exam clock; and ``injury_at`` holds the first injury or indicator not yet referred."""
     _set_first(conn, ledger, "examined_at", [(p["episode_id"], e.occurred_at) for e, p in items])
-    for e, p in items:
-        if p.get("referred_to"):
-            conn.execute(
-                update(duties)
-                .where(duties.c.ledger_id == ledger, duties.c.episode_id == p["episode_id"])
-                .values(injury_at=None, referred_at=e.occurred_at)
-            )
-        elif p.get("injuries") or p.get("torture_indicators"):
-            _set_first(conn, ledger, "injury_at", [(p["episode_id"], e.occurred_at)])
+    # In event order, each kind batched while the batch names each episode once (a mass intake's exams):
+    # a referral clears injury_at and an injury sets it only where empty, so for one episode the order counts.
+    episodes_named = [p["episode_id"] for _, p in items]
+    if len(set(episodes_named)) != len(episodes_named):
+        for item in items:
+            _examined_findings(conn, ledger, [item])
+        return
+    _examined_findings(conn, ledger, items)
+
+
+def _examined_findings(conn: Connection, ledger: str, items: list[Item]) -> None:
+    referred = [
+        {"injury_at": None, "referred_at": e.occurred_at, "ledger_id": ledger, "episode_id": p["episode_id"]}
+        for e, p in items
+        if p.get("referred_to")
+    ]
+    update_rows(conn, duties, ("injury_at", "referred_at"), ("ledger_id", "episode_id"), referred)
+    injured = [
+        (p["episode_id"], e.occurred_at)
+        for e, p in items
+        if not p.get("referred_to") and (p.get("injuries") or p.get("torture_indicators"))
+    ]
+    _set_first(conn, ledger, "injury_at", injured)
 
 
 def _arrived(conn: Connection, ledger: str, items: list[Item]) -> None:
@@ -379,12 +396,15 @@ def _instrument_ended(conn: Connection, ledger: str, items: list[Item]) -> None:
 
 
 def _notified(conn: Connection, ledger: str, items: list[Item]) -> None:
+    """The duty clocks a notification stops: a few statements for a whole batch, not two per row."""
     column = {
         "family": "family_at",
         "rights_informed": "rights_at",
         "consulate": "consular_at",
         "consular_rights": "consular_at",
     }
+    done: dict[str, list[tuple[str, datetime]]] = {}
+    family: list[tuple[str, datetime]] = []
     for e, p in items:
         kind = p["kind"]
         if kind == "family" and p.get("delayed_until"):
@@ -395,14 +415,25 @@ def _notified(conn: Connection, ledger: str, items: list[Item]) -> None:
             )
             continue
         if kind == "family":
-            row = conn.execute(
-                select(duties.c.moved_at).where(duties.c.ledger_id == ledger, duties.c.episode_id == p["episode_id"])
-            ).first()
-            if row is not None and row.moved_at is not None and e.occurred_at >= row.moved_at:
-                # told of the new place: that also fulfils the duty after admission, if still open
-                _set_first(conn, ledger, "family_after_move_at", [(p["episode_id"], e.occurred_at)])
+            family.append((p["episode_id"], e.occurred_at))
         if kind in column:
-            _set_first(conn, ledger, column[kind], [(p["episode_id"], e.occurred_at)])
+            done.setdefault(column[kind], []).append((p["episode_id"], e.occurred_at))
+    if family:
+        moved = dict(
+            conn.execute(
+                select(duties.c.episode_id, duties.c.moved_at).where(
+                    duties.c.ledger_id == ledger,
+                    among(conn, duties.c.episode_id, sorted({episode for episode, _ in family})),
+                    duties.c.moved_at.is_not(None),
+                )
+            ).all()
+        )
+        # told of the new place: that also fulfils the duty after admission, if still open
+        told = [(episode, at) for episode, at in family if episode in moved and at >= moved[episode]]
+        if told:
+            _set_first(conn, ledger, "family_after_move_at", told)
+    for name, values in done.items():  # in the order recorded: the first one counts (where still empty)
+        _set_first(conn, ledger, name, values)
 
 
 def _case(conn: Connection, ledger: str, items: list[Item]) -> None:
@@ -585,11 +616,19 @@ def _held(conn: Connection, ledger: str, items: list[Item]) -> None:
     as that left it.  Registered for every transition of the status machine (TRANSITIONS), so a new
     transition is followed without anyone remembering to tell the safeguards."""
     ids = sorted({p["episode_id"] for _, p in items})
-    conn.execute(
-        update(duties)
-        .where(duties.c.ledger_id == ledger, duties.c.episode_id.in_(ids))
-        .values(held_in=held_in(duties.c.ledger_id, duties.c.episode_id))
+    # Read each episode as the register's handler left it and write only the clocks whose copy changes:
+    # a placement or a return keeps the person held in the same facility, so most batches write nothing.
+    rows = conn.execute(
+        select(duties.c.episode_id, duties.c.held_in, episodes.c.status, episodes.c.facility_id)
+        .join(episodes, (episodes.c.ledger_id == duties.c.ledger_id) & (episodes.c.episode_id == duties.c.episode_id))
+        .where(duties.c.ledger_id == ledger, among(conn, duties.c.episode_id, ids))
     )
+    changed = []
+    for r in rows:
+        now = r.facility_id if r.status in HELD_VALUES else None
+        if now != r.held_in:
+            changed.append({"held_in": now, "ledger_id": ledger, "episode_id": r.episode_id})
+    update_rows(conn, duties, ("held_in",), ("ledger_id", "episode_id"), changed)
 
 
 def _then_held(handler: Handler | None) -> Handler:
@@ -599,7 +638,6 @@ def _then_held(handler: Handler | None) -> Handler:
         _held(conn, ledger, items)
 
     return handle
-
 
 
 def _corrected(conn: Connection, ledger: str, items: list[Any]) -> None:
@@ -630,6 +668,7 @@ def _corrected(conn: Connection, ledger: str, items: list[Any]) -> None:
         conn.execute(
             update(duties).where(duties.c.ledger_id == ledger, duties.c.episode_id == episode).values(**values)
         )
+
 
 HANDLERS: dict[str, Handler] = {
     "custody.admitted": _admitted,

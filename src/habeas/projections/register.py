@@ -114,6 +114,9 @@ def _person(conn: Connection, ledger: str, items: list[Item]) -> None:
     insert_dicts(conn, person_keys, keys)
 
 
+DOCUMENT_KEY_PREFIX = "doc:"  # domain.identity.blocking_keys: f"doc:{document_key(d)}"
+
+
 def _index_keys(ledger: str, p: dict[str, Any], documents: list[IdentityDocument]) -> list[dict[str, str]]:
     index = blocking_keys(
         p["given_names"],
@@ -122,7 +125,13 @@ def _index_keys(ledger: str, p: dict[str, Any], documents: list[IdentityDocument
         aliases=p.get("aliases", ()),
         documents=documents,
     ).index
-    return [{"ledger_id": ledger, "key": key, "person_id": p["person_id"]} for key in sorted(index)]
+    # A document's key ("doc:<document_key>") is not stored here: person_documents holds the same
+    # (document_key, person) pair, and the duplicate check looks document keys up there.
+    return [
+        {"ledger_id": ledger, "key": key, "person_id": p["person_id"]}
+        for key in sorted(index)
+        if not key.startswith(DOCUMENT_KEY_PREFIX)
+    ]
 
 
 def _classified(conn: Connection, ledger: str, items: list[Item]) -> None:

@@ -21,6 +21,7 @@ from habeas.domain.transfer import DocumentRef, doc_key_of, facility_level
 from habeas.ledger.log import read_events_by_id
 from habeas.ledger.timefmt import parse_instant
 from habeas.projections.register import Item
+from habeas.store.bulk import among
 from habeas.store.register_tables import alerts, episodes
 from habeas.store.transfer_tables import (
     agreements,
@@ -359,6 +360,10 @@ def _invoice(conn: Connection, ledger: str, items: list[Item]) -> None:
 
 
 def _concerned(conn: Connection, ledger: str, items: list[Item]) -> None:
+    # Most ledgers hold no transferee at all (a national prison): then no event concerns one, and one
+    # indexed probe saves reading alerts, corrections and every person of the batch.
+    if conn.execute(select(transferees.c.person_id).where(transferees.c.ledger_id == ledger).limit(1)).first() is None:
+        return
     wanted: dict[int, set[str]] = {}
     alert_ids = [p["alert_id"] for _, p in items if "alert_id" in p and "subject" not in p]
     alert_rows = {}
@@ -394,13 +399,12 @@ def _concerned(conn: Connection, ledger: str, items: list[Item]) -> None:
         return
     everyone = sorted(set().union(*wanted.values()))
     states: dict[str, set[tuple[str, str]]] = {}
-    for start in range(0, len(everyone), 500):
-        for r in conn.execute(
-            select(transferees.c.person_id, transferees.c.sending_state, transferees.c.agreement_id).where(
-                transferees.c.ledger_id == ledger, transferees.c.person_id.in_(everyone[start : start + 500])
-            )
-        ):
-            states.setdefault(r.person_id, set()).add((r.sending_state, r.agreement_id))
+    for r in conn.execute(
+        select(transferees.c.person_id, transferees.c.sending_state, transferees.c.agreement_id).where(
+            transferees.c.ledger_id == ledger, among(conn, transferees.c.person_id, everyone)
+        )
+    ):
+        states.setdefault(r.person_id, set()).add((r.sending_state, r.agreement_id))
     if not states:
         return
     posts = []

@@ -8,6 +8,8 @@ valid rows are committed and the rejected ones returned for correction.
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -35,6 +37,15 @@ def import_manifest(
 ) -> IntakeResult:
     rows = list(manifest.rows)
     errors = list(manifest.errors)
+    if not errors and rows:
+        # A manifest the form accepts is admitted at once: admit_many makes every register check
+        # of every row inside its one transaction, so a refusal commits nothing.  Only then is
+        # the manifest checked again, below, to name every bad row (a clean one is read once).
+        try:
+            admitted = svc.admit_many(actor, [r.admission for r in rows], progress=progress, chunk=CHUNK)
+            return IntakeResult(tuple(admitted), (), True)
+        except HabeasError:
+            pass
     # Register checks row by row (a dry run in a transaction that is rolled back) so every
     # bad row is named, not only the first.
     bad_lines = {e.line for e in errors}
@@ -70,3 +81,23 @@ def _register_problems(svc: RegisterService, actor: str, rows: Sequence[Manifest
         except HabeasError as error:
             problems.append(RowError(rows[-1].line, getattr(error, "field", "row"), str(error)))
     return problems
+
+
+def rejected_csv(manifest: ParsedManifest, result: IntakeResult) -> str:
+    """The correction file for ``result``: every refused row (form or register) with an ``errors`` column.
+
+    Rows refused by the register passed the form checks, so they are in ``manifest.rows``; their
+    problems are joined into the same ``errors`` column the form's rejected rows carry.
+    """
+    bad: dict[int, list[str]] = {}
+    for e in result.errors:
+        bad.setdefault(e.line, []).append(f"{e.field}: {e.rule}")
+    if set(bad) <= {e.line for e in manifest.errors}:
+        return manifest.rejected_csv()
+    rows = [dict(r.raw, errors="; ".join(bad[r.line])) for r in manifest.rows if r.line in bad]
+    rows += [dict(raw) for raw in manifest.rejected]
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(rows[0]))
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue()

@@ -35,9 +35,12 @@ class LegalService:
         self.ledger_id = ledger_id
         self.clock = clock
         self.new_id = new_id
+        # The safeguards re-checked inside every command's transaction (services.safeguarding); None
+        # leaves them to the sweep alone (a bulk load that sweeps as it goes, as RegisterService allows).
+        self.safeguards: Callable[[Work], None] | None = after_command
 
     def _work(self, actor: str) -> AbstractContextManager[Work]:
-        return unit_of_work(self.engine, self.ledger_id, actor, self.clock(), after=after_command)
+        return unit_of_work(self.engine, self.ledger_id, actor, self.clock(), after=self.safeguards)
 
     # --- legal bases ---------------------------------------------------------------------------
 
@@ -132,16 +135,29 @@ class LegalService:
 
     def issue_order(self, actor: str, order: law.OrderIssued, at: datetime) -> None:
         """R26: record an order (domestic or foreign); its deadline is then watched by the sweep."""
+        self.issue_orders(actor, [order], at)
+
+    def issue_orders(self, actor: str, orders_: Sequence[law.OrderIssued], at: datetime) -> None:
+        """R26: several orders received together (say one per person a court names), all or none.
+
+        Each is checked as :meth:`issue_order` checks one, in one unit of work; a refusal names the
+        order's row (``orders[3].deadline``) and records nothing.
+        """
+        many = len(orders_) > 1
+        if many and len({o.order_id for o in orders_}) != len(orders_):
+            raise InvalidInput.one("orders", "an order id appears twice")
         with self._work(actor) as work:
-            state.person_sex_and_birth(work.conn, self.ledger_id, order.person_id)
-            if order.issued_at > at:
-                raise InvalidInput.one("issued_at", "is after the time it is recorded as received")
-            if order.deadline is not None and order.deadline <= order.issued_at:
-                raise InvalidInput.one("deadline", "must be after issued_at")
-            if order.kind in ("produce", "return", "facilitate_return") and not order.place:
-                raise InvalidInput.one("place", f"a {order.kind} order says where the person must be")
-            self._require_new(work, orders, "order_id", order.order_id)
-            work.add("order.issued", order, at)
+            for i, order in enumerate(orders_):
+                where = f"orders[{i}]." if many else ""
+                state.person_sex_and_birth(work.conn, self.ledger_id, order.person_id)
+                if order.issued_at > at:
+                    raise InvalidInput.one(f"{where}issued_at", "is after the time it is recorded as received")
+                if order.deadline is not None and order.deadline <= order.issued_at:
+                    raise InvalidInput.one(f"{where}deadline", "must be after issued_at")
+                if order.kind in ("produce", "return", "facilitate_return") and not order.place:
+                    raise InvalidInput.one(f"{where}place", f"a {order.kind} order says where the person must be")
+                self._require_new(work, orders, "order_id", order.order_id)
+                work.add("order.issued", order, at)
 
     def execute_order(
         self, actor: str, order_id: str, note: str, at: datetime, execution_event_id: str | None = None
@@ -260,6 +276,35 @@ class LegalService:
                 ),
                 at,
             )
+
+    def notify_many(self, actor: str, notices: Sequence[tuple[str, law.NotificationKind, str, datetime]]) -> None:
+        """F5: many notifications made (person, kind, recipient, when) in one unit of work, or none.
+
+        What :meth:`notify` records for each, with one query for every episode; the safeguards run
+        once, over the whole batch, before it commits.  A person not held here is refused, naming the row.
+        """
+        with self._work(actor) as work:
+            held = state.open_episodes(work.conn, self.ledger_id, [p for p, _, _, _ in notices])
+            many = len(notices) > 1
+            for i, (person_id, kind, recipient, at) in enumerate(notices):
+                episode = held.get(person_id)
+                if episode is None:  # unknown (NotFound) or not held here (Conflict naming the status)
+                    try:
+                        episode = state.require_open_episode(work.conn, self.ledger_id, person_id)
+                    except Conflict as error:
+                        raise Conflict(f"notices[{i}].{error.field}" if many else error.field, error.rule) from None
+                work.add(
+                    "notification.recorded",
+                    law.NotificationRecorded(
+                        notification_id=str(self.new_id()),
+                        person_id=person_id,
+                        episode_id=episode.episode_id,
+                        kind=kind,
+                        recipient=recipient,
+                        by=actor,
+                    ),
+                    at,
+                )
 
     def acknowledge_alert(self, actor: str, alert_id: str, note: str, at: datetime) -> None:
         with self._work(actor) as work:

@@ -9,6 +9,7 @@ the rule, and changes nothing.
 from __future__ import annotations
 
 import itertools
+from collections import Counter
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
@@ -296,16 +297,22 @@ class RegisterService:
             person_id = str(self.new_id())
             person_ids.append(person_id)
             new_people.append(PersonRegistered(person_id=person_id, **r.identity.model_dump()))
-        dead = conn.execute(
-            select(episodes.c.person_id).where(
-                episodes.c.ledger_id == ledger,
-                among(conn, episodes.c.person_id, person_ids),
-                episodes.c.status == c.Status.DECEASED.value,
-            )
-        ).first()
+        # Only people already on the register can be dead or held: an id minted just now has no episode.
+        known_ids = [p for p, new in zip(person_ids, new_people, strict=True) if new is None]
+        dead = (
+            conn.execute(
+                select(episodes.c.person_id).where(
+                    episodes.c.ledger_id == ledger,
+                    among(conn, episodes.c.person_id, known_ids),
+                    episodes.c.status == c.Status.DECEASED.value,
+                )
+            ).first()
+            if known_ids
+            else None
+        )
         if dead is not None:
             raise Conflict("person_id", f"{dead.person_id} is recorded as deceased: a death is corrected, not admitted")
-        held = state.open_episodes(conn, ledger, person_ids)
+        held = state.open_episodes(conn, ledger, known_ids) if known_ids else {}
         if held:
             pid, ep = next(iter(held.items()))
             raise Conflict(
@@ -378,6 +385,7 @@ class RegisterService:
         """
         with self._work(actor) as work:
             held = state.open_episodes(work.conn, self.ledger_id, [p for p, _, _ in exams])
+            repeated = Counter(p for p, _, _ in exams)
             many = len(exams) > 1
             for i, (person_id, exam, at) in enumerate(exams):
                 where = f"exams[{i}]." if many else ""
@@ -393,7 +401,8 @@ class RegisterService:
                 )
                 work.add("medical.examined", payload, at)
                 # A second examination of the same person in this batch is checked against the first.
-                held[person_id] = replace(episode, last_event_at=max(episode.last_event_at, at))
+                if repeated[person_id] > 1 and at > episode.last_event_at:
+                    held[person_id] = replace(episode, last_event_at=at)
 
     def classify(self, actor: str, person_id: str, details: dict[str, Any], at: datetime) -> None:
         with self._work(actor) as work:
@@ -404,6 +413,31 @@ class RegisterService:
                 PersonClassified(person_id=person_id, episode_id=episode.episode_id, classified_by=actor, **details),
                 at,
             )
+
+    def classify_many(self, actor: str, items: Sequence[tuple[str, dict[str, Any], datetime]]) -> None:
+        """MR 8: many classifications (person, details, when) in one unit of work, or none.
+
+        The checks of :meth:`classify` for each, with one query for every episode; a group label
+        without a document is recorded as unsubstantiated, as one by one.
+        """
+        with self._work(actor) as work:
+            held = state.open_episodes(work.conn, self.ledger_id, [p for p, _, _ in items])
+            many = len(items) > 1
+            for i, (person_id, details, at) in enumerate(items):
+                where = f"items[{i}]." if many else ""
+                episode = held.get(person_id)
+                try:
+                    if episode is None:
+                        episode = state.require_open_episode(work.conn, self.ledger_id, person_id)
+                    c.check_transition(episode, "person.classified", at)
+                except Conflict as error:
+                    raise Conflict(f"{where}{error.field}", error.rule) from None
+                payload = _build_row(
+                    PersonClassified, where, person_id=person_id, episode_id=episode.episode_id,
+                    classified_by=actor, **details,
+                )  # fmt: skip
+                work.add("person.classified", payload, at)
+                held[person_id] = replace(episode, last_event_at=max(episode.last_event_at, at))
 
     def place(
         self,
@@ -440,11 +474,7 @@ class RegisterService:
     ) -> None:
         conn, ledger = work.conn, self.ledger_id
         held = state.open_episodes(conn, ledger, [p for p, _ in placements])
-        cells = state.housing_cells(conn, ledger, cell_ids={cid for _, cid in placements}, today=at.date())
-        cell_facility = {
-            str(r["cell_id"]): str(r["facility_id"])
-            for r in state.cell_rows(conn, ledger, cell_ids={cid for _, cid in placements})
-        }
+        cells, cell_facility = state.housing(conn, ledger, cell_ids={cid for _, cid in placements}, today=at.date())
         profiles = self._profiles(work, [p for p, _ in placements])
         for person_id, cell_id in placements:
             episode = held.get(person_id) or state.require_open_episode(conn, ledger, person_id)
@@ -656,6 +686,39 @@ class RegisterService:
     def record_death(self, actor: str, person_id: str, at: datetime, **details: Any) -> None:
         """MR 71: a death in custody (place, circumstances; cause and notices may follow)."""
         self._end_custody(actor, "custody.died", person_id, at, details)
+
+    def transfer_out_many(self, actor: str, items: Sequence[tuple[str, datetime, dict[str, Any]]]) -> None:
+        """R14: many transfers out (person, when, facts) in one unit of work, or none: a flight leaving.
+
+        Each is checked as :meth:`transfer_out` checks one (held here, the status allows it, no active
+        order forbids it, R26); a refusal names the row.  Orders a transfer carries out are executed.
+        """
+        event_type = "custody.transferred"
+        many = len(items) > 1
+        if len({p for p, _, _ in items}) != len(items):
+            raise InvalidInput.one("items", "a person appears twice")
+        with self._work(actor) as work:
+            held = state.open_episodes(work.conn, self.ledger_id, [p for p, _, _ in items])
+            done = []
+            for i, (person_id, at, details) in enumerate(items):
+                where = f"items[{i}]." if many else ""
+                episode = held.get(person_id)
+                try:
+                    if episode is None:  # unknown (NotFound) or not held here (Conflict naming the status)
+                        episode = state.require_open_episode(work.conn, self.ledger_id, person_id)
+                    c.check_transition(episode, event_type, at)
+                    refuse_contrary_orders(work, person_id, FORBIDDEN_BY[event_type], VERBS_FOR_ORDERS[event_type])
+                except Conflict as error:
+                    raise Conflict(f"{where}{error.field}", error.rule) from None
+                payload = _build_row(
+                    c.CustodyTransferred, where, episode_id=episode.episode_id, person_id=person_id, **details
+                )
+                new_id = self.new_id()
+                work.add(event_type, payload, at, new_id)
+                done.append((person_id, str(new_id), at))
+            # After all the transfers (consecutive events of one type fold in one batch).
+            for person_id, event_id, when in done:
+                self._execute_orders(work, person_id, event_type, event_id, when)
 
     def _end_custody(self, actor: str, event_type: str, person_id: str, at: datetime, details: dict[str, Any]) -> None:
         model = ENDINGS[event_type]

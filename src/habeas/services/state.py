@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Hashable, Iterable, Mapping
 from datetime import date
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any, TypeVar
 
 import orjson
@@ -14,6 +15,7 @@ from habeas.domain.custody import HELD, Episode, Status
 from habeas.domain.housing import Cell, Occupant
 from habeas.domain.identity import IdentityDocument, KnownPerson
 from habeas.errors import Conflict, NotFound
+from habeas.projections.register import DOCUMENT_KEY_PREFIX
 from habeas.store.bulk import among
 from habeas.store.register_tables import cells, episodes, facilities, people, person_documents, person_keys, units
 
@@ -123,15 +125,40 @@ def housing_cells(
     today: date,
 ) -> dict[str, Cell]:
     """Cells with the separation profile of everyone in them on ``today``, as the assigner needs them."""
-    rows = cell_rows(conn, ledger, facility_id, cell_ids)
-    ids = [str(r["cell_id"]) for r in rows]
-    occupants: dict[str, list[Occupant]] = {i: [] for i in ids}
+    return housing(conn, ledger, facility_id, cell_ids, today=today)[0]
+
+
+def housing(
+    conn: Connection,
+    ledger: str,
+    facility_id: str | None = None,
+    cell_ids: Iterable[str] | None = None,
+    *,
+    today: date,
+) -> tuple[dict[str, Cell], dict[str, str]]:
+    """:func:`housing_cells`, and the facility of each cell (from the same read)."""
+    rows = conn.execute(
+        select(
+            cells.c.cell_id,
+            cells.c.facility_id,
+            cells.c.unit_id,
+            cells.c.beds,
+            cells.c.floor_area_m2,
+            cells.c.single,
+            cells.c.in_service,
+        )
+        .where(cells.c.ledger_id == ledger)
+        .where(*([cells.c.facility_id == facility_id] if facility_id is not None else []))
+        .where(*([among(conn, cells.c.cell_id, cell_ids)] if cell_ids is not None else []))
+        .order_by(cells.c.cell_id)
+    ).all()
+    occupants: dict[str, list[Occupant]] = {r.cell_id: [] for r in rows}
     query = (
         select(
             episodes.c.cell_id,
             episodes.c.person_id,
-            episodes.c.legal_status,
             people.c.sex,
+            episodes.c.legal_status,
             people.c.birth_date,
             people.c.group_affiliation,
         )
@@ -141,24 +168,32 @@ def housing_cells(
     if facility_id is not None:
         query = query.where(episodes.c.facility_id == facility_id)
     if cell_ids is not None:
-        query = query.where(among(conn, episodes.c.cell_id, ids))
-    for r in conn.execute(query):
-        if r.cell_id in occupants:
-            occupants[r.cell_id].append(
-                Occupant(r.person_id, r.sex, r.legal_status, is_minor(r.birth_date, today), r.group_affiliation)
-            )
-    return {
-        str(r["cell_id"]): Cell(
-            str(r["cell_id"]),
-            str(r["unit_id"]),
-            int(str(r["beds"])),
-            Decimal(str(r["floor_area_m2"])),
-            bool(r["single"]),
-            bool(r["in_service"]),
-            tuple(occupants[str(r["cell_id"])]),
+        query = query.where(among(conn, episodes.c.cell_id, list(occupants)))
+    # A facility's whole population is read for every proposal: the profiles are made once per
+    # person and reused (an Occupant is immutable), not validated again on every read.
+    profile = _occupant
+    for cell_id, person_id, sex, legal_status, birth, group in conn.execute(query):
+        held = occupants.get(cell_id)
+        if held is not None:
+            held.append(profile(person_id, sex, legal_status, is_minor(birth, today), group))
+    cell_map = {
+        r.cell_id: Cell(
+            r.cell_id,
+            r.unit_id,
+            int(r.beds),
+            Decimal(str(r.floor_area_m2)),
+            bool(r.single),
+            bool(r.in_service),
+            tuple(occupants[r.cell_id]),
         )
         for r in rows
     }
+    return cell_map, {r.cell_id: r.facility_id for r in rows}
+
+
+@lru_cache(maxsize=1 << 16)  # a CECOT's population and more
+def _occupant(person_id: str, sex: Any, legal_status: Any, minor: bool, group: str | None) -> Occupant:
+    return Occupant(person_id, sex, legal_status, minor, group)
 
 
 def people_by_document(conn: Connection, ledger: str, keys: Iterable[str]) -> dict[str, str]:
@@ -196,6 +231,12 @@ def known_people_many(conn: Connection, ledger: str, probes: Mapping[K, Iterable
     keyed = {k: frozenset(keys) for k, keys in probes.items()}
     wanted = sorted(set().union(*keyed.values())) if keyed else []
     owners: dict[str, list[str]] = {}
+    # Document keys are answered by person_documents (the projection keeps no copy of them in
+    # person_keys); every other blocking key by person_keys.
+    documents = [k for k in wanted if k.startswith(DOCUMENT_KEY_PREFIX)]
+    for key, person in people_by_document(conn, ledger, (k[len(DOCUMENT_KEY_PREFIX) :] for k in documents)).items():
+        owners.setdefault(DOCUMENT_KEY_PREFIX + key, []).append(person)
+    wanted = [k for k in wanted if not k.startswith(DOCUMENT_KEY_PREFIX)]
     for start in range(0, len(wanted), SLICE):
         rows = conn.execute(
             select(person_keys.c.key, person_keys.c.person_id).where(

@@ -99,14 +99,17 @@ class TransferService:
         self.ledger_id = ledger_id
         self.clock = clock
         self.new_id = new_id
+        # As RegisterService.safeguards: None leaves the checks to the sweep (the transfer's own events,
+        # refusals and their R26 alerts are recorded all the same).
+        self.safeguards: Callable[[Work], None] | None = after_command
 
     def _work(self, actor: str) -> AbstractContextManager[Work]:
-        return unit_of_work(self.engine, self.ledger_id, actor, self.clock(), after=after_command)
+        return unit_of_work(self.engine, self.ledger_id, actor, self.clock(), after=self.safeguards)
 
     def _register(self, extra: Callable[[Work], None]) -> RegisterService:
         """The register's service, with ``extra`` appending the transfer's events in its transaction."""
         svc = RegisterService(self.engine, self.ledger_id, self.clock, new_id=self.new_id)
-        checks = svc.safeguards
+        checks = self.safeguards
 
         def hook(work: Work) -> None:
             extra(work)
@@ -596,38 +599,109 @@ class TransferService:
         ICPPED 17(3)(h) (time, destination, authority responsible), R14 and R15 (the handover).
         """
         with self.engine.connect() as conn:
-            link = conn.execute(
-                self._held(
-                    select(transferees.c.agreement_id, transferees.c.episode_id, transferees.c.sending_doc_key)
-                ).where(transferees.c.person_id == person_id)
-            ).first()
-            if link is None:
-                raise Conflict("person_id", f"{person_id} is not held under a transfer agreement")
-            agreement = load_agreement(conn, self.ledger_id, link.agreement_id)
-            nationalities = orjson.loads(
-                conn.execute(
-                    select(people.c.nationalities).where(
-                        people.c.ledger_id == self.ledger_id, people.c.person_id == person_id
+            handover = self._handover(conn, person_id, kind, destination_state, authority, handed_over_to, escort)
+        svc = self._register(lambda work: work.add("transfer.handover_recorded", handover, at))
+        if kind == "release_to_third_state":
+            svc.release(
+                actor, person_id, at, authority=authority, order_reference=order_reference,
+                verified_by=verified_by, handed_over_to=handed_over_to, health_check=health_check,
+            )  # fmt: skip
+        else:
+            svc.transfer_out(
+                actor, person_id, at, destination=f"{destination_state}: {handed_over_to}",
+                receiving_authority=receiving_authority or handed_over_to, authority=authority,
+                order_reference=order_reference,
+            )  # fmt: skip
+
+    def leave_many(
+        self,
+        actor: str,
+        person_ids: Sequence[str],
+        kind: t.ExitKind,
+        at: datetime,
+        *,
+        destination_state: str,
+        authority: str,
+        order_reference: str,
+        handed_over_to: str,
+        receiving_authority: str | None = None,
+        escort: str | None = None,
+    ) -> None:
+        """A flight out: everyone in ``person_ids`` leaves together, each checked as :meth:`leave` checks one.
+
+        All or none, in one unit of work; a refusal names the person's row (``person_ids[3]``).  A release
+        to a third state (a verified release each, ICPPED 21) goes one by one through :meth:`leave`.
+        """
+        if kind == "release_to_third_state":
+            raise InvalidInput.one("kind", "a release to a third state is recorded person by person (leave)")
+        if len(set(person_ids)) != len(person_ids):
+            raise InvalidInput.one("person_ids", "a person appears twice")
+        handovers = []
+        with self.engine.connect() as conn:
+            for i, person_id in enumerate(person_ids):
+                try:
+                    handovers.append(
+                        self._handover(conn, person_id, kind, destination_state, authority, handed_over_to, escort)
                     )
-                ).scalar_one()
+                except (Conflict, InvalidInput) as error:
+                    problem = error.problems[0] if isinstance(error, InvalidInput) else error
+                    raise Conflict(f"person_ids[{i}].{problem.field}", f"{person_id}: {problem.rule}") from None
+
+        def record(work: Work) -> None:
+            for handover in handovers:
+                work.add("transfer.handover_recorded", handover, at)
+
+        facts = {
+            "destination": f"{destination_state}: {handed_over_to}",
+            "receiving_authority": receiving_authority or handed_over_to,
+            "authority": authority,
+            "order_reference": order_reference,
+        }
+        self._register(record).transfer_out_many(actor, [(p, at, facts) for p in person_ids])
+
+    def _handover(
+        self,
+        conn: Connection,
+        person_id: str,
+        kind: t.ExitKind,
+        destination_state: str,
+        authority: str,
+        handed_over_to: str,
+        escort: str | None,
+    ) -> t.HandoverRecorded:
+        """The checks of a transferee's exit (the agreement's terms, R26's no-removal orders) and its record."""
+        link = conn.execute(
+            self._held(
+                select(transferees.c.agreement_id, transferees.c.episode_id, transferees.c.sending_doc_key)
+            ).where(transferees.c.person_id == person_id)
+        ).first()
+        if link is None:
+            raise Conflict("person_id", f"{person_id} is not held under a transfer agreement")
+        agreement = load_agreement(conn, self.ledger_id, link.agreement_id)
+        nationalities = orjson.loads(
+            conn.execute(
+                select(people.c.nationalities).where(
+                    people.c.ledger_id == self.ledger_id, people.c.person_id == person_id
+                )
+            ).scalar_one()
+        )
+        protection = conn.execute(
+            select(foreign_orders)
+            .join(
+                foreign_order_documents,
+                and_(
+                    foreign_order_documents.c.ledger_id == foreign_orders.c.ledger_id,
+                    foreign_order_documents.c.order_id == foreign_orders.c.order_id,
+                ),
             )
-            protection = conn.execute(
-                select(foreign_orders)
-                .join(
-                    foreign_order_documents,
-                    and_(
-                        foreign_order_documents.c.ledger_id == foreign_orders.c.ledger_id,
-                        foreign_order_documents.c.order_id == foreign_orders.c.order_id,
-                    ),
-                )
-                .where(
-                    foreign_orders.c.ledger_id == self.ledger_id,
-                    foreign_order_documents.c.doc_key == link.sending_doc_key,
-                    foreign_orders.c.status == "active",
-                    foreign_orders.c.kind == "no_removal",
-                    foreign_orders.c.country == destination_state,
-                )
-            ).first()
+            .where(
+                foreign_orders.c.ledger_id == self.ledger_id,
+                foreign_order_documents.c.doc_key == link.sending_doc_key,
+                foreign_orders.c.status == "active",
+                foreign_orders.c.kind == "no_removal",
+                foreign_orders.c.country == destination_state,
+            )
+        ).first()
         a = agreement.terms
         if kind == "return_to_sending_state" and destination_state != a.sending_state:
             raise InvalidInput.one("destination_state", f"a return goes to the sending state {a.sending_state}")
@@ -648,7 +722,7 @@ class TransferService:
                 f"{protection.reference} of {protection.court} ({protection.court_state}), "
                 f"order id {protection.order_id}",
             )
-        handover = t.HandoverRecorded(
+        return t.HandoverRecorded(
             agreement_id=a.agreement_id,
             person_id=person_id,
             episode_id=link.episode_id,
@@ -658,18 +732,6 @@ class TransferService:
             handed_over_to=handed_over_to,
             escort=escort,
         )
-        svc = self._register(lambda work: work.add("transfer.handover_recorded", handover, at))
-        if kind == "release_to_third_state":
-            svc.release(
-                actor, person_id, at, authority=authority, order_reference=order_reference,
-                verified_by=verified_by, handed_over_to=handed_over_to, health_check=health_check,
-            )  # fmt: skip
-        else:
-            svc.transfer_out(
-                actor, person_id, at, destination=f"{destination_state}: {handed_over_to}",
-                receiving_authority=receiving_authority or handed_over_to, authority=authority,
-                order_reference=order_reference,
-            )  # fmt: skip
 
     # --- billing ---------------------------------------------------------------------------------
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime
 from functools import cache, lru_cache
+from operator import itemgetter
 from typing import Any
 
 import orjson
@@ -102,10 +103,9 @@ def update_rows(
                 tuple([row[n] for row in rows] for n in names),
             )
             return
-    convert = _converters(table, names, conn.dialect.name)
     conn.exec_driver_sql(
         update_sql(table, set_columns, where_columns, conn.dialect.paramstyle, where_null),
-        [tuple(f(row[n]) for n, f in zip(names, convert, strict=True)) for row in rows],
+        _as_tuples(table, names, conn.dialect.name, rows),
     )
 
 
@@ -140,11 +140,28 @@ def insert_dicts(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any
     if not rows:
         return
     names = tuple(rows[0])
-    convert = _converters(table, names, conn.dialect.name)
-    if not any(f is not _identity for f in convert):
-        insert_rows(conn, table, names, [tuple(row[n] for n in names) for row in rows])
-        return
-    insert_rows(conn, table, names, [tuple(f(row[n]) for n, f in zip(names, convert, strict=True)) for row in rows])
+    insert_rows(conn, table, names, _as_tuples(table, names, conn.dialect.name, rows))
+
+
+def _as_tuples(
+    table: Table, names: tuple[str, ...], dialect: str, rows: Sequence[Mapping[str, Any]]
+) -> list[tuple[Any, ...]]:
+    """Each row's values in ``names`` order, converted as the columns' types would (only where one must)."""
+    get = itemgetter(*names)
+    if len(names) == 1:
+        (only,) = names
+        (f,) = _converters(table, names, dialect)
+        return [(f(row[only]),) for row in rows]
+    converted = [(i, f) for i, f in enumerate(_converters(table, names, dialect)) if f is not _identity]
+    if not converted:
+        return [get(row) for row in rows]
+    out = []
+    for row in rows:
+        values = list(get(row))
+        for i, f in converted:
+            values[i] = f(values[i])
+        out.append(tuple(values))
+    return out
 
 
 @cache
