@@ -81,6 +81,8 @@ person_documents = Table(
     Column("doc_key", String(300), primary_key=True),  # KIND:ISSUER:NUMBER, normalized
     Column("person_id", String(64), nullable=False),
 )  # fmt: skip
+# A person's documents, read with every record and every locator answer (without it, a scan per lookup).
+Index("ix_person_documents_person", person_documents.c.ledger_id, person_documents.c.person_id)
 
 episodes = Table(
     "episodes", metadata, ledger_key(),
@@ -107,7 +109,12 @@ episodes = Table(
     Column("admitted_seq", BigInteger, nullable=False),
 )  # fmt: skip
 Index("ix_episodes_person", episodes.c.ledger_id, episodes.c.person_id)
-Index("ix_episodes_booking", episodes.c.ledger_id, episodes.c.booking_number, unique=True)
+# text_pattern_ops: the next booking number counts ``LIKE 'PREFIX-2026-%'`` through this index on
+# PostgreSQL whatever the database's collation (a plain index serves LIKE only under "C").
+Index(
+    "ix_episodes_booking", episodes.c.ledger_id, episodes.c.booking_number, unique=True,
+    postgresql_ops={"booking_number": "text_pattern_ops"},
+)  # fmt: skip
 Index("ix_episodes_status", episodes.c.ledger_id, episodes.c.facility_id, episodes.c.status)
 Index("ix_episodes_admitted", episodes.c.ledger_id, episodes.c.facility_id, episodes.c.admitted_at)
 
