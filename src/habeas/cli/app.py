@@ -15,6 +15,7 @@ from rich.table import Table
 from habeas import __version__
 from habeas.cli.accounts import account_commands
 from habeas.cli.context import Settings, now
+from habeas.cli.demo import demo_commands
 from habeas.cli.law import law_commands
 from habeas.cli.output import catch_refusals, console, errors, fail, settings
 from habeas.cli.register import register_commands
@@ -55,6 +56,7 @@ register_commands(app)
 law_commands(app)
 transfer_commands(app)
 account_commands(app)
+demo_commands(app)
 
 
 @app.callback()
