@@ -6,7 +6,7 @@ old one stays readable (events are never rewritten, see architecture §Storage).
 
 from __future__ import annotations
 
-from habeas.domain import accounts, alerts, custody, facility, law, person, rollcall, transfer
+from habeas.domain import accounts, alerts, custody, facility, inspection, law, person, rollcall, transfer
 from habeas.domain.types import Identifier, Name, Payload, Seq, Text
 from habeas.ledger.registry import EventRegistry
 
@@ -79,6 +79,7 @@ CATALOGUE: dict[str, type[Payload]] = {
     "account.token_issued": accounts.TokenIssued,
     "account.token_revoked": accounts.TokenRevoked,
     "account.locked": accounts.AccountLocked,
+    "inspection.recorded": inspection.InspectionRecorded,  # MR 83–85: oversight's visits
     **transfer.CATALOGUE,  # transfers between states, invoices (issue #5)
 }
 

@@ -67,16 +67,30 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import quote
 
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from habeas.web.config import WebConfig
 from habeas.web.render import render
 from habeas.web.routes import account, dashboard, public
+from habeas.web.routes import alerts as alert_pages
+from habeas.web.routes import facility as facility_pages
+from habeas.web.routes import intake as intake_pages
+from habeas.web.routes import liaison as liaison_pages
+from habeas.web.routes import orders as order_pages
+from habeas.web.routes import oversight as oversight_pages
+from habeas.web.routes import person as person_pages
 from habeas.web.session import SESSION_COOKIE, CsrfRefused, PageForbidden, SignInRequired
 
-ROUTERS = (account.router, public.router, dashboard.router)
+ROUTERS: tuple[APIRouter, ...] = (account.router, public.router, dashboard.router)
+ROUTERS += (intake_pages.router,)  # /intake: the admission form and manifest upload
+ROUTERS += (person_pages.router,)  # /people/{id}: the person page
+ROUTERS += (facility_pages.router,)  # /facility-map, /facilities/{id}/map
+ROUTERS += (order_pages.router,)  # /orders: court orders and their execution (R26)
+ROUTERS += (liaison_pages.router,)  # /sending-state: transferees, agreements, invoices (R27)
+ROUTERS += (oversight_pages.router,)  # /oversight: ledger checks, proofs, access log, inspections
+ROUTERS += (alert_pages.router,)  # /alerts: open alerts, acknowledge and resolve
 STATIC = Path(__file__).parent / "static"
 
 __all__ = ["ROUTERS", "WebConfig", "install"]

@@ -23,6 +23,12 @@ NAV: tuple[NavItem, ...] = (
     NavItem("/dashboard", N_("Dashboard"), None),
     NavItem("/statistics", N_("Public statistics"), None),
 )
+NAV += (NavItem("/intake", N_("Admit a person"), Permission.ADMIT),)
+NAV += (NavItem("/facility-map", N_("Facility map"), Permission.FACILITY_READ),)
+NAV += (NavItem("/orders", N_("Court orders"), Permission.REGISTER_READ),)
+NAV += (NavItem("/alerts", N_("Alerts"), Permission.ALERTS_READ),)
+NAV += (NavItem("/sending-state", N_("Sending state"), Permission.AGREEMENT_READ),)
+NAV += (NavItem("/oversight", N_("Ledger and oversight"), Permission.LEDGER_READ),)
 
 
 def menu(who: Principal | None) -> list[NavItem]:
