@@ -1,4 +1,5 @@
-"""The safeguard catalogue (standards.md §6, R1–R31) and the threshold search the sweep relies on.
+"""The safeguard catalogue (standards.md §6, R1–R31, then habeas's own H1) and the threshold search the sweep
+relies on.
 
 The catalogue is the one list of rules: every rule names its standard, a severity from the
 table in standards.md §6, how it acts, and where it is checked.  A rule said to be swept has a
@@ -36,6 +37,8 @@ STANDARDS_TABLE = {
     "R25": "critical", "R26": "critical / refuse", "R27": "high", "R28": "medium", "R29": "info", "R30": "high",
     "R31": "high",
 }  # fmt: skip
+# Rules beyond the standards' table (ids H1, H2, ...), with their severity.
+OWN_RULES = {"H1": "high"}
 NOT_YET = frozenset({"R22", "R24", "R30", "R31"})
 SEVERITIES = frozenset({"critical", "high", "medium", "info"})
 STANDARDS_MD = Path(__file__).resolve().parents[3] / "shared" / "docs" / "standards.md"
@@ -47,20 +50,27 @@ def swept_by_checks() -> set[str]:
     out: set[str] = set()
     for label, _ in SWEEP_CHECKS:
         first, _, last = label.partition("-")
-        lo, hi = int(first[1:]), int((last or first)[1:])
-        out.update(f"R{n}" for n in range(lo, hi + 1))
+        prefix, lo, hi = first[0], int(first[1:]), int((last or first)[1:])
+        out.update(f"{prefix}{n}" for n in range(lo, hi + 1))
     return out
 
 
 # --- the catalogue ------------------------------------------------------------------------------
 
 
-def test_the_catalogue_is_exactly_r1_to_r31_in_order() -> None:
-    assert [r.id for r in RULES] == [f"R{n}" for n in range(1, 32)]
-    assert set(BY_ID) == set(STANDARDS_TABLE)
+def test_the_catalogue_is_r1_to_r31_in_order_then_habeas_own_rules() -> None:
+    assert [r.id for r in RULES] == [f"R{n}" for n in range(1, 32)] + list(OWN_RULES)
+    assert set(BY_ID) == set(STANDARDS_TABLE) | set(OWN_RULES)
     assert all(rule(r.id) is r for r in RULES)
     with pytest.raises(KeyError):
-        rule("R32")
+        rule("R32")  # an R id is always a row of standards.md
+
+
+@pytest.mark.parametrize("rule_id", list(OWN_RULES))
+def test_habeas_own_rules_name_their_standard_and_severity(rule_id: str) -> None:
+    r = BY_ID[rule_id]
+    assert r.title.strip() and r.standard.strip() and r.severity == OWN_RULES[rule_id]
+    assert r.mode == "alert" and r.checked == "sweep"
 
 
 @pytest.mark.parametrize("rule_id", list(STANDARDS_TABLE))

@@ -23,7 +23,7 @@ from habeas.services.register import parse_request
 from habeas.store.law_tables import orders, sentences
 from habeas.store.register_tables import alerts
 
-safeguards_app = typer.Typer(help="The safeguard rules (R1–R31) and the sweep.", no_args_is_help=True)
+safeguards_app = typer.Typer(help="The safeguard rules (R1–R31, H1) and the sweep.", no_args_is_help=True)
 alert_app = typer.Typer(help="Acknowledge or resolve an alert.", no_args_is_help=True)
 order_app = typer.Typer(help="Court orders, domestic or foreign (R26).", no_args_is_help=True)
 instrument_app = typer.Typer(help="Legal bases of a detention (F1).", no_args_is_help=True)

@@ -49,8 +49,7 @@ EXPECTED: tuple[Expectation, ...] = (
     Expectation("release order not executed by its deadline", "R26", "order", "release order", True),
     # Families not told (transferees' families learned from videos).
     Expectation("family not notified within 24 hours of admission", "R8", "person", "family not notified", True),
+    # People labelled gang members without evidence: the label is kept, recorded as unsubstantiated, and
+    # habeas's own rule H1 (beyond standards.md's R1–R31) keeps an alert open while they are held under it.
+    Expectation("gang label recorded without evidence", "H1", "person", "no documented evidence", True),
 )
-
-# Reported too, but with no rule of its own in the catalogue (R1–R31): a gang label recorded without
-# a document is kept as unsubstantiated (people.group_substantiated = false) and shown as such.
-UNSUBSTANTIATED_LABELS = "gang labels recorded without evidence: people.group_substantiated is false (no rule)"

@@ -1,10 +1,13 @@
-"""The one catalogue of safeguard rules (standards.md §6, R1–R31).
+"""The one catalogue of safeguard rules: standards.md §6's R1–R31, then habeas's own (H1).
 
 Each rule names the standard it implements, its severity, and how it acts:
 ``refuse`` (a command that would break it is refused), ``alert`` (a breach raises an
 alert that stays open until an event resolves it), or both.  ``checked`` says where
 the check lives, so a reader can find it; rules whose data arrives with later issues
 say so instead of pretending.
+
+Rules beyond the standards' table take ids ``H1``, ``H2``, …, so that an R id always means the
+row of standards.md with that number.
 """
 
 from __future__ import annotations
@@ -216,6 +219,16 @@ RULES: tuple[Rule, ...] = (
         "high",
         "alert",
         "not yet: media records are not modelled",
+    ),
+    # habeas's own: the reports' "labelled gang members without evidence" (issue #3 item 4: a classification
+    # rests on a document, or it is recorded as unsubstantiated; issue #8 asks the safeguards to say so).
+    Rule(
+        "H1",
+        "person held under a group (gang) label recorded without documented evidence",
+        "MR 8 (classification on record, with its grounds); ICCPR 9(1), 14(2); BoP 12",
+        "high",
+        "alert",
+        "sweep",
     ),
 )
 

@@ -33,7 +33,7 @@ from habeas.ledger.timefmt import format_instant, parse_instant
 from habeas.projections.law import PD_KIND, law_key, limit_klass, limit_scopes
 from habeas.safeguards.transfer_checks import TRANSFER_CHECKS, TRANSFER_RULES
 from habeas.store.law_tables import cases, defendants, duties, instruments, orders, sentences
-from habeas.store.register_tables import cells, episodes, facilities, units
+from habeas.store.register_tables import cells, episodes, facilities, people, units
 
 HELD_VALUES = tuple(s.value for s in HELD)
 
@@ -579,14 +579,14 @@ def check_capacity(ctx: Context) -> Iterable[Finding]:
             per = policy.space.single_m2 if row.single else policy.space.shared_m2
             room = (1 if area >= per else 0) if row.single else int(area / per)
             capacity[row.unit_id] = capacity.get(row.unit_id, 0) + room
-    for unit_id, people in sorted(population.items()):
+    for unit_id, headcount in sorted(population.items()):
         parts = []
-        if declared.get(unit_id) is not None and people > int(declared[unit_id]):
+        if declared.get(unit_id) is not None and headcount > int(declared[unit_id]):
             parts.append(f"above its declared capacity of {declared[unit_id]}")
-        if people > capacity.get(unit_id, 0):
+        if headcount > capacity.get(unit_id, 0):
             parts.append(f"above its standards-based capacity of {capacity.get(unit_id, 0)}")
         if parts:
-            yield Finding("R20", unit_id, f"{people} people: {' and '.join(parts)}")
+            yield Finding("R20", unit_id, f"{headcount} people: {' and '.join(parts)}")
 
 
 def check_mixing(ctx: Context) -> Iterable[Finding]:
@@ -694,6 +694,36 @@ def check_sentences(ctx: Context) -> Iterable[Finding]:
             )
 
 
+def check_group_labels(ctx: Context) -> Iterable[Finding]:
+    """H1: someone held under a group label with no document behind it (recorded as unsubstantiated).
+
+    The label is kept (MR 8: the classification is on record) but it is not evidence: separation rules
+    act on it, and courts and families read it.  Cleared when a document is recorded for it, the label
+    is withdrawn, or the person is no longer held.  Read through ``ix_people_unsubstantiated``: the
+    candidates are the few people so labelled, each probed for a held episode.
+    """
+    held = exists(select(episodes.c.episode_id).where(ctx.held(), episodes.c.person_id == people.c.person_id))
+    query = select(people.c.person_id, people.c.group_affiliation).where(
+        people.c.ledger_id == ctx.ledger,
+        people.c.group_substantiated.is_(False),
+        people.c.group_affiliation.is_not(None),
+        held,
+    )
+    if ctx.persons is not None:
+        query = query.where(people.c.person_id.in_(list(ctx.persons)))
+    for row in _rows(ctx, query):
+        if known := _known(ctx, "H1", row.person_id):
+            yield known
+            continue
+        yield Finding(
+            "H1",
+            row.person_id,
+            f"{row.person_id} is held labelled {row.group_affiliation!r} with no documented evidence "
+            "(recorded as unsubstantiated)",
+            (row.person_id,),
+        )
+
+
 # R13 (missing at a roll call), R1 and R23 are raised by the events themselves and closed by a person.
 SWEEP_CHECKS: tuple[tuple[str, Callable[[Context], Iterable[Finding]]], ...] = (
     ("R3", check_administrative_detention),
@@ -714,6 +744,7 @@ SWEEP_CHECKS: tuple[tuple[str, Callable[[Context], Iterable[Finding]]], ...] = (
     ("R26", check_orders),
     ("R28", check_group_cases),
     ("R29", check_sentences),
+    ("H1", check_group_labels),
     *TRANSFER_CHECKS,  # R25, R26 (refused at the gate), R27: transfers between states
 )
 SWEPT_RULES = frozenset(
@@ -737,6 +768,7 @@ SWEPT_RULES = frozenset(
         "R26",
         "R28",
         "R29",
+        "H1",
     }
     | TRANSFER_RULES
 )

@@ -75,6 +75,8 @@ people = Table(
 )  # fmt: skip
 Index("ix_people_birth", people.c.ledger_id, people.c.birth_date)
 Index("ix_people_name", people.c.ledger_id, people.c.name_key)
+# H1's candidates: the few people whose group label rests on no document.
+Index("ix_people_unsubstantiated", people.c.ledger_id, people.c.group_substantiated)
 
 person_documents = Table(
     "person_documents", metadata, ledger_key(),

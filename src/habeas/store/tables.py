@@ -29,6 +29,7 @@ def ledger_key() -> Column[str]:
     """The first key column of every table: the ledger a row belongs to (architecture invariant 6)."""
     return Column("ledger_id", String(64), primary_key=True)
 
+
 # One row per ledger: its head.  Appends lock this row (PostgreSQL) or the whole
 # database (SQLite, BEGIN IMMEDIATE), which serializes appends to one ledger.
 ledgers = Table(
