@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -18,9 +19,14 @@ from sqlalchemy.engine import make_url
 
 from habeas.store import migrate
 from habeas.store.engine import make_engine, resolve_database_url
+from tests.hypothesis_inputs import examples_ignore_imported_modules
 
 POSTGRES_ENV = "HABEAS_TEST_POSTGRES_URL"
 T0 = datetime(2025, 3, 15, 22, 4, tzinfo=UTC)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    examples_ignore_imported_modules()  # the same examples however the tests are selected
 
 
 def at(minutes: float = 0) -> datetime:
@@ -28,15 +34,21 @@ def at(minutes: float = 0) -> datetime:
     return T0 + timedelta(minutes=minutes)
 
 
-@pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
+def postgres_server_url() -> str:
+    """The PostgreSQL server's URL from HABEAS_TEST_POSTGRES_URL; skips the test without it."""
     base = os.environ.get(POSTGRES_ENV)
     if not base:
         if os.environ.get("HABEAS_REQUIRE_POSTGRES"):
             pytest.fail(f"HABEAS_REQUIRE_POSTGRES is set but {POSTGRES_ENV} is not")
         pytest.skip(f"{POSTGRES_ENV} is not set: no PostgreSQL server to test against")
-    base = resolve_database_url(base)
-    name = f"habeas_test_{uuid.uuid4().hex[:12]}"
+    return resolve_database_url(base)
+
+
+@contextmanager
+def scratch_postgres_database(prefix: str) -> Iterator[str]:
+    """A new, empty database on the test server, named ``<prefix>_<random>``; dropped after."""
+    base = postgres_server_url()
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     admin = create_engine(base, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
@@ -46,6 +58,12 @@ def postgres_url() -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    with scratch_postgres_database("habeas_test") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -8,17 +8,15 @@ accounts that sign in with their role.
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from argon2 import PasswordHasher
-from sqlalchemy import Engine, create_engine, func, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine, func, select
 from typer.testing import CliRunner
 
 from habeas.cli.app import app
@@ -36,10 +34,10 @@ from habeas.store.law_tables import orders
 from habeas.store.register_tables import alerts, cells, episodes, people, stays
 from habeas.store.tables import events
 from habeas.store.transfer_tables import refusals, transferees
+from tests.conftest import scratch_postgres_database
 
 # Cheap password hashing: the accounts are checked for their roles, not argon2's cost.
 FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-POSTGRES_ENV = "HABEAS_TEST_POSTGRES_URL"
 
 
 @dataclass
@@ -49,34 +47,18 @@ class Demo:
     key: Path
 
 
-def _postgres() -> Iterator[str]:
-    base = os.environ.get(POSTGRES_ENV)
-    if not base:
-        pytest.skip(f"{POSTGRES_ENV} is not set: no PostgreSQL server to test against")
-    name = f"habeas_demo_{uuid.uuid4().hex[:12]}"  # the demo needs a database of its own (ledger "main")
-    admin = create_engine(base.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(base).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def demo(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     folder = tmp_path_factory.mktemp(f"demo-{request.param}")
-    urls = _postgres() if request.param == "postgresql" else iter([f"sqlite:///{folder / 'demo.db'}"])
-    url = next(urls)
-    engine = make_engine(url)
-    try:
+    with ExitStack() as stack:
+        if request.param == "postgresql":  # the demo needs a database of its own (ledger "main")
+            url = stack.enter_context(scratch_postgres_database("habeas_demo"))
+        else:
+            url = f"sqlite:///{folder / 'demo.db'}"
+        engine = make_engine(url)
+        stack.callback(engine.dispose)
         result = build_demo(engine, "small", folder / "main.key", hasher=FAST_HASHER)
         yield Demo(engine, result, folder / "main.key")
-    finally:
-        engine.dispose()
-        next(urls, None)  # drops the PostgreSQL database
 
 
 def _subject_kind(demo: Demo, subject: str) -> str | None:

@@ -12,11 +12,7 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import Engine
 
-from habeas.store import migrate
-from habeas.store.engine import make_engine
-from tests.web.support import Site, build_site
-
-BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+from tests.web.support import BACKENDS, GENEROUS_LIMITS, Site, build_site, module_engine
 
 
 @pytest.fixture(params=BACKENDS)
@@ -27,12 +23,5 @@ def site(request: pytest.FixtureRequest, ledger_id: str) -> Site:
 
 @pytest.fixture(scope="module", params=BACKENDS)
 def shared_site(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    if request.param == "sqlite":
-        engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('web') / 'habeas.db'}")
-        migrate.upgrade(engine)
-    else:
-        engine = request.getfixturevalue("postgres_engine")
-    # Many sign-ins from one test client address: the per-address limits are tested on a site of their own.
-    yield build_site(engine, f"t-{uuid.uuid4().hex[:12]}", sign_in_rate="1000/minute", public_rate="1000/minute")
-    if request.param == "sqlite":
-        engine.dispose()
+    with module_engine(request, tmp_path_factory, "web") as engine:
+        yield build_site(engine, f"t-{uuid.uuid4().hex[:12]}", **GENEROUS_LIMITS)

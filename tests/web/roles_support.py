@@ -25,15 +25,13 @@ from habeas.safeguards.sweep import sweep
 from habeas.services.legal import LegalService
 from habeas.services.register import RegisterService
 from habeas.services.transfers import TransferService
-from habeas.store import migrate
 from habeas.store.account_tables import access_log
-from habeas.store.engine import make_engine
 from habeas.store.law_tables import orders
 from habeas.store.register_tables import people
 from tests.api.support import SCOPES
 from tests.conftest import at
 from tests.transfer import support as transfer
-from tests.web.support import RELEASE, Site, build_site, sign_in
+from tests.web.support import BACKENDS, GENEROUS_LIMITS, RELEASE, Site, build_site, module_engine, sign_in
 
 COURT = SCOPES[Role.COURT]
 OTHER_COURT = "Juzgado Segundo de Paz (sintético)"
@@ -110,28 +108,18 @@ def _order_of(site: Site, given: str) -> str:
             orders.c.ledger_id == site.ledger_id, orders.c.person_id == person)).scalar_one())  # fmt: skip
 
 
-BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
-LIMITS = {"sign_in_rate": "1000/minute", "public_rate": "1000/minute"}
-
-
 @pytest.fixture(scope="module", params=BACKENDS)
 def scenario(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
     """Built once per module and backend: for tests that only read (and sign in)."""
-    if request.param == "sqlite":
-        engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('roles') / 'habeas.db'}")
-        migrate.upgrade(engine)
-    else:
-        engine = request.getfixturevalue("postgres_engine")
-    yield add_scenario(build_site(engine, f"t-{uuid.uuid4().hex[:12]}", **LIMITS))
-    if request.param == "sqlite":
-        engine.dispose()
+    with module_engine(request, tmp_path_factory, "roles") as engine:
+        yield add_scenario(build_site(engine, f"t-{uuid.uuid4().hex[:12]}", **GENEROUS_LIMITS))
 
 
 @pytest.fixture(params=BACKENDS)
 def fresh(request: pytest.FixtureRequest, ledger_id: str) -> Scenario:
     """Fresh for each test: for tests that record something."""
     engine: Engine = request.getfixturevalue(f"{request.param}_engine")
-    return add_scenario(build_site(engine, ledger_id, **LIMITS))
+    return add_scenario(build_site(engine, ledger_id, **GENEROUS_LIMITS))
 
 
 def client(s: Scenario, role: Role, lang: str = "es") -> TestClient:

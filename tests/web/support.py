@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
@@ -23,6 +26,8 @@ from habeas.domain.access import Role
 from habeas.domain.layout import load_layout
 from habeas.services.legal import LegalService
 from habeas.services.register import RegisterService
+from habeas.store import migrate
+from habeas.store.engine import make_engine
 from habeas.web import WebConfig
 from tests.api.support import FAST, PASSWORD, SCOPES
 from tests.conftest import at
@@ -32,6 +37,9 @@ from tests.register.support import Clock, admission, identity
 CECOT = Path(habeas.__file__).parent / "policy" / "layouts" / "cecot.yaml"
 NOW = at(600)  # 2025-03-16 08:04 UTC = 02:04 in San Salvador: "today" began at 06:00 UTC
 SECRET = b"test-secret-for-csrf-tokens-only"
+BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+# Many sign-ins from one test client address: the per-address limits are tested on a site of their own.
+GENEROUS_LIMITS = {"sign_in_rate": "1000/minute", "public_rate": "1000/minute"}
 RELEASE = {"authority": "Juzgado Primero", "order_reference": "ORD-1", "verified_by": "user:records",
            "handed_over_to": "Madre Sintetica", "health_check": "examined, fit"}  # fmt: skip
 
@@ -113,3 +121,26 @@ def sign_in(client: TestClient, username: str, password: str = PASSWORD) -> None
     )  # fmt: skip
     assert response.status_code == 303, response.text
     assert response.headers["location"] == "/dashboard"
+
+
+@contextmanager
+def sqlite_engine_in(folder: Path) -> Iterator[Engine]:
+    """A migrated SQLite register in ``folder``, disposed of after."""
+    engine = make_engine(f"sqlite:///{folder / 'habeas.db'}")
+    migrate.upgrade(engine)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
+@contextmanager
+def module_engine(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, name: str
+) -> Iterator[Engine]:
+    """For a module-scoped fixture over ``BACKENDS``: a SQLite file of its own, or the session's PostgreSQL."""
+    if request.param == "sqlite":
+        with sqlite_engine_in(tmp_path_factory.mktemp(name)) as engine:
+            yield engine
+    else:
+        yield request.getfixturevalue("postgres_engine")

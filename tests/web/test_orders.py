@@ -162,3 +162,27 @@ def _person_of(s: Scenario, order_id: str) -> str:
     with s.site.engine.connect() as conn:
         return str(conn.execute(select(orders.c.person_id).where(
             orders.c.ledger_id == s.site.ledger_id, orders.c.order_id == order_id)).scalar_one())  # fmt: skip
+
+
+def test_a_refusal_quoting_stored_text_is_escaped_not_rendered_as_html(fresh: Scenario) -> None:
+    # The service's refusal names the order by its reference, which an API client chose: it must reach the
+    # page as text (escaped), and a "%" in it must not break the page (newstyle gettext %-formats msgids).
+    from habeas.domain import law
+    from habeas.services.legal import LegalService
+    from tests.conftest import at
+
+    site = fresh.site
+    site.clock.now = at(700)
+    LegalService(site.engine, site.ledger_id, site.clock).issue_order("user:court", law.OrderIssued(
+        order_id="o-markup", person_id=fresh.diego, kind="produce", court=COURT, court_state="SLV",
+        reference='<img src=x onerror="alert(1)"> 100% sure', issued_at=at(700), place="Juzgado Segundo",
+    ), at(700))  # fmt: skip
+    officer = client(fresh, Role.RECORDS, "en")
+    token = csrf_of(officer.get("/orders/o-markup").text)
+    before = head(fresh)
+    refused = officer.post("/orders/o-markup/execution",
+                           data={"at": "2025-03-16T00:00", "note": "produced", "csrf": token})  # fmt: skip
+    assert refused.status_code == 422
+    assert "&lt;img src=x onerror=" in refused.text and "100% sure was issued" in refused.text
+    assert '<img src=x onerror="alert(1)">' not in refused.text
+    assert head(fresh) == before

@@ -9,11 +9,15 @@ Where things are
 ----------------
 - ``routes/<area>.py``  one module per area, each with ``router = APIRouter(include_in_schema=False)``;
   add the router to ``ROUTERS`` below.  (``account``: sign-in/out and the language switch;
-  ``public``: the family locator at ``/`` and ``/statistics``; ``dashboard``.)
+  ``public``: the family locator at ``/`` and ``/statistics``; the others as commented in ``ROUTERS``.)
 - ``templates/``  Jinja2; every page ``{% extends "base.html" %}`` and fills ``title`` and ``main``.
   The base layout has the skip link, ``<main id="main">``, the menu, the language switch and sign-out.
+  ``_macros.html`` holds the shared macros: ``field_error(errors, name)``/``invalid(errors, name)``
+  and ``error_summary`` for forms (``errors`` maps a field to its rule), ``column_heads`` for tables,
+  ``severity_figures`` for alert counts.
 - ``static/habeas.css``  the one stylesheet (contrast ≥ 7:1, visible focus, fits a phone).
-- ``summaries.py``  read models for pages (SQL, no HTML); ``charts.py``  server-side SVG bar charts;
+- ``summaries.py``, ``person.py``, ``facility.py``  read models for pages (SQL, no HTML);
+  ``charts.py``  server-side SVG bar charts;
   ``words.py``  translated names of the register's codes (roles, statuses, severities, order kinds).
 
 Adding a page (e.g. ``/alerts``)
@@ -55,8 +59,9 @@ Tests
 -----
 ``tests/web/support.py`` builds a seeded site (CECOT's layout, synthetic people, one account
 per role) and ``sign_in``/``csrf_of`` for TestClient tests; ``tests/web/conftest.py``'s ``site``
-runs each test on SQLite and PostgreSQL.  ``tests/web/browser/conftest.py`` gives the browser
-fixtures (marker ``browser``): ``server_url`` (live uvicorn), ``new_page(lang)``,
+runs each test on SQLite and PostgreSQL (``support.module_engine`` for a module-scoped register).
+``tests/web/browser/conftest.py`` gives the browser fixtures (marker ``browser``): ``server_url``
+(live uvicorn, ``browser/live_server.serving``), ``new_page(lang)``,
 ``page_as(role, lang)`` (signed in through the form) and ``check_page(page, name)``, which saves
 ``test-artifacts/screenshots/<lang>-<name>.png`` and fails on serious or critical axe-core
 violations.  Call ``check_page`` on every new page in both languages, and look at the screenshots.

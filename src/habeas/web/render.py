@@ -30,6 +30,10 @@ def environment(lang: str, timezone: str) -> Environment:
         lstrip_blocks=True,
     )
     env.install_gettext_translations(i18n.translations(lang), newstyle=True)  # type: ignore[attr-defined]
+    # ``_("literal")`` is for the templates' own text: newstyle gettext marks its result safe HTML and
+    # %-formats it.  Text chosen at run time (a service's refusal, a stored code) goes through
+    # ``message(text)``: translated when the catalog has it, and escaped like any other value.
+    env.globals["message"] = i18n.gettext_for(lang)
     fmt = i18n.Formatter(lang, timezone)
     env.globals.update(GLOBALS)
     env.filters.update(date=fmt.date, datetime=fmt.datetime, month=fmt.month, number=fmt.number, percent=fmt.percent)

@@ -16,22 +16,17 @@ No Chromium at /usr/bin/chromium: the tests skip, or fail when HABEAS_REQUIRE_BR
 from __future__ import annotations
 
 import os
-import socket
-import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
 from habeas.domain.access import Role
-from habeas.store import migrate
-from habeas.store.engine import make_engine
 from tests.api.support import PASSWORD
-from tests.web.support import Site, build_site
+from tests.web.browser.live_server import serving
+from tests.web.support import GENEROUS_LIMITS, Site, build_site, sqlite_engine_in
 
 CHROMIUM = Path("/usr/bin/chromium")
 # machine-notes: without the background-networking flags Chromium keeps dialling out of a closed network.
@@ -56,30 +51,15 @@ def chromium() -> Path:
 
 @pytest.fixture(scope="session")
 def live_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('web') / 'habeas.db'}")
-    migrate.upgrade(engine)
-    # Generous limits: one test session signs in sixteen times from one address.
-    site = build_site(engine, "browser", public_rate="1000/minute", sign_in_rate="1000/minute")
-    yield site
-    engine.dispose()
+    with sqlite_engine_in(tmp_path_factory.mktemp("web")) as engine:
+        # Generous limits: one test session signs in sixteen times from one address.
+        yield build_site(engine, "browser", **GENEROUS_LIMITS)
 
 
 @pytest.fixture(scope="session")
 def server_url(live_site: Site) -> Iterator[str]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(live_site.app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            pytest.fail("the test server did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serving(live_site.app, "uvicorn") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

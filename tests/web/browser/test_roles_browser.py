@@ -8,20 +8,15 @@ own (``tests.web.roles_support``), served on its own port, so other browser test
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Callable, Iterator
 
 import pytest
-import uvicorn
 from playwright.sync_api import Page
 
 from habeas.domain.access import Role
-from habeas.store import migrate
-from habeas.store.engine import make_engine
-from tests.web.roles_support import LIMITS, Scenario, add_scenario
-from tests.web.support import Site, build_site
+from tests.web.browser.live_server import serving
+from tests.web.roles_support import Scenario, add_scenario
+from tests.web.support import GENEROUS_LIMITS, Site, build_site, sqlite_engine_in
 
 pytestmark = pytest.mark.browser
 TEXT = {
@@ -39,10 +34,8 @@ TEXT = {
 
 @pytest.fixture(scope="module")
 def roles(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
-    engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('roles-browser') / 'habeas.db'}")
-    migrate.upgrade(engine)
-    yield add_scenario(build_site(engine, "browser-roles", **LIMITS))
-    engine.dispose()
+    with sqlite_engine_in(tmp_path_factory.mktemp("roles-browser")) as engine:
+        yield add_scenario(build_site(engine, "browser-roles", **GENEROUS_LIMITS))
 
 
 @pytest.fixture(scope="module")
@@ -52,20 +45,8 @@ def live_site(roles: Scenario) -> Site:
 
 @pytest.fixture(scope="module")
 def server_url(live_site: Site) -> Iterator[str]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(live_site.app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, name="uvicorn-roles", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            pytest.fail("the test server did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serving(live_site.app, "uvicorn-roles") as url:
+        yield url
 
 
 @pytest.mark.parametrize("lang", ["es", "en"])

@@ -7,11 +7,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
-from limits import parse
 
 from habeas.api.security import app_state, client_address
 from habeas.errors import Locked, Unauthenticated
 from habeas.web import i18n
+from habeas.web.rate_limits import within_rate
 from habeas.web.render import render
 from habeas.web.session import SESSION_COOKIE, csrf_protected, optional_principal, web_config
 
@@ -46,14 +46,12 @@ def sign_in(
         context = {"next": target, "username": username, "error": error, **values}
         return render(request, "sign_in.html", context, status=status)
 
-    client = client_address(request)
-    limit = parse(state.config.sign_in_rate)
-    if not state.limiter.hit(limit, "web-sign-in", client):
+    if not within_rate(request, state.config.sign_in_rate, "web-sign-in"):
         return again("too_many", 429)
     if not username or not password:
         return again("missing", 422)
     try:
-        session = state.accounts.sign_in(username, password, client)
+        session = state.accounts.sign_in(username, password, client_address(request))
     except Locked as locked:
         return again("locked", 423, until=datetime.fromisoformat(locked.until))
     except Unauthenticated as refused:

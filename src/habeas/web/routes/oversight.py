@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated, Any
@@ -18,7 +19,7 @@ from typing import Annotated, Any
 import orjson
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 
 from habeas.api.security import app_state
 from habeas.domain.access import Permission, Principal, allowed
@@ -37,6 +38,7 @@ from habeas.web.session import csrf_protected, page_guard
 router = APIRouter(include_in_schema=False)
 P = Permission
 ACCESS_LOG_LIMIT = 200
+ProofBuilder = Callable[[Connection, str, int, int], dict[str, Any]]  # ledger.proofs' two proofs
 _verifying = threading.Lock()  # one verification at a time: each reads the whole ledger
 
 
@@ -126,7 +128,7 @@ def _whole(text: str, field: str, errors: dict[str, str]) -> int:
     return value
 
 
-def _proof(request: Request, who: Principal, form: dict[str, str], build: Any, name: str) -> Response:
+def _proof(request: Request, who: Principal, form: dict[str, str], build: ProofBuilder, name: str) -> Response:
     errors: dict[str, str] = {}
     numbers = [_whole(value, field, errors) for field, value in form.items()]
     if not errors:

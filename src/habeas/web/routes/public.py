@@ -10,15 +10,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
-from limits import parse
 
 from habeas.api.routes.public import StatisticsOut
-from habeas.api.security import app_state, client_address
+from habeas.api.security import app_state
 from habeas.reports import locator
 from habeas.reports.statistics import Statistics, statistics
 from habeas.web import i18n
 from habeas.web.charts import Bar, Group, bar_chart
 from habeas.web.i18n import N_
+from habeas.web.rate_limits import within_rate
 from habeas.web.render import render
 from habeas.web.session import csrf_protected, optional_principal
 
@@ -35,8 +35,7 @@ STATUS_WORDS = (
 
 def _within_public_rate(request: Request) -> bool:
     """The API's public limit, per client (a separate window: pages and API are counted apart)."""
-    state = app_state(request)
-    return state.limiter.hit(parse(state.config.public_rate), "web-public", client_address(request))
+    return within_rate(request, app_state(request).config.public_rate, "web-public")
 
 
 def _too_many(request: Request) -> Response:
