@@ -78,3 +78,15 @@ class TestGroupLabelOnPostgreSQL(GroupLabelContract):
     @pytest.fixture
     def engine(self, postgres_engine: Engine) -> Engine:
         return postgres_engine
+
+
+def test_a_classification_without_a_risk_level_is_refused_by_name(sqlite_engine: Engine, ledger_id: str) -> None:
+    from habeas.errors import InvalidInput
+
+    svc, clock = service(sqlite_engine, ledger_id)
+    world = World(sqlite_engine, ledger_id, svc, LegalService(sqlite_engine, ledger_id, clock), clock)
+    small(world)
+    (person,) = world.admit_many(1, 0)
+    error = world.refused(InvalidInput, lambda: world.svc.classify("user:intake", person, {"group_affiliation": "MS"},
+                                                                   world.now(10)))  # fmt: skip
+    assert [p.field for p in error.problems] == ["risk_level"]

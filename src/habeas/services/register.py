@@ -408,11 +408,10 @@ class RegisterService:
         with self._work(actor) as work:
             episode = state.require_open_episode(work.conn, self.ledger_id, person_id)
             c.check_transition(episode, "person.classified", at)
-            work.add(
-                "person.classified",
-                PersonClassified(person_id=person_id, episode_id=episode.episode_id, classified_by=actor, **details),
-                at,
+            payload = build_payload(  # a missing or bad field is refused by name, never a bare ValidationError
+                PersonClassified, person_id=person_id, episode_id=episode.episode_id, classified_by=actor, **details
             )
+            work.add("person.classified", payload, at)
 
     def classify_many(self, actor: str, items: Sequence[tuple[str, dict[str, Any], datetime]]) -> None:
         """MR 8: many classifications (person, details, when) in one unit of work, or none.
