@@ -20,7 +20,7 @@ from uuid import UUID, uuid4
 import orjson
 from fastapi import APIRouter, Query, Request
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
-from sqlalchemy import Connection, Table, select
+from sqlalchemy import Connection, select
 from sqlalchemy.exc import IntegrityError
 
 from habeas.api.body import body_doc, json_body
@@ -107,12 +107,6 @@ def _recording(field: str) -> Iterator[None]:
         raise InvalidInput.one(field, str(error.errors()[0].get("msg", "invalid"))) from None
     except IntegrityError:
         raise Conflict(field, "already recorded: choose another id") from None
-
-
-def _require_new(conn: Connection, ledger: str, table: Table, column: str, value: str) -> None:
-    found = conn.execute(select(table.c[column]).where(table.c.ledger_id == ledger, table.c[column] == value)).first()
-    if found is not None:
-        raise Conflict(column, f"{value!r} is already recorded")
 
 
 # --- clocks ----------------------------------------------------------------------------------------
@@ -255,9 +249,6 @@ def record_instrument(
 ) -> InstrumentOut:  # fmt: skip
     """Record a legal basis for the person's current detention (R2, R6 watch that one is always in force)."""
     ledger = _ledger(request)
-    if body.instrument_id is not None:
-        with _conn(request) as conn:
-            _require_new(conn, ledger, instruments, "instrument_id", body.instrument_id)
     details = body.model_dump(exclude={"at", "issued_at", "expires_at"}, exclude_none=True)
     details["issued_at"] = _utc(body.issued_at, "issued_at")
     if body.expires_at is not None:
@@ -284,9 +275,6 @@ def end_instrument(
 ) -> InstrumentOut:
     """An instrument ceases to be a basis (revoked, replaced, served); R6 alerts if none is left."""
     ledger, at = _ledger(request), _utc(body.at, "at")
-    with _conn(request) as conn:
-        if at < _instrument(conn, ledger, instrument_id, at).issued_at:  # 404 for an unknown instrument
-            raise InvalidInput.one("at", "is before the instrument was issued")
     _legal(request).end_instrument(who.actor, instrument_id, body.reason, at)
     with _conn(request) as conn:
         return _instrument(conn, ledger, instrument_id, _now(request))
@@ -542,7 +530,6 @@ def issue_order(
             ).first() is None:  # fmt: skip
                 raise InvalidInput.one("case_id", f"{body.person_id} is not a defendant in case {body.case_id}")
         order_id = body.order_id or str(uuid4())
-        _require_new(conn, ledger, orders, "order_id", order_id)
     order = build_payload(
         law.OrderIssued, order_id=order_id, person_id=body.person_id, kind=body.kind, court=body.court,
         court_state=body.court_state, reference=body.reference, issued_at=_utc(body.issued_at, "issued_at"),
@@ -563,11 +550,6 @@ class ExecutionIn(Strict):
     )
 
 
-def _not_before_issue(row: Any, at: datetime) -> None:
-    if at < row.issued_at:
-        raise InvalidInput.one("at", f"is before order {row.reference} was issued")
-
-
 @router.post(
     "/orders/{order_id}/execution", response_model=OrderOut, responses=responses(400, 401, 403, 404, 409, 422),
     openapi_extra=body_doc(ExecutionIn),
@@ -578,7 +560,7 @@ def execute_order(
 ) -> OrderOut:  # fmt: skip
     ledger, at = _ledger(request), _utc(body.at, "at")
     with _conn(request) as conn:
-        _not_before_issue(_order_row(conn, ledger, order_id, who), at)
+        _order_row(conn, ledger, order_id, who)  # 404 outside the account's scope, before anything is done
     _legal(request).execute_order(who.actor, order_id, body.note, at, body.execution_event_id)
     with _conn(request) as conn:
         return _order_out(_order_row(conn, ledger, order_id, who), _now(request))
@@ -600,7 +582,7 @@ def lift_order(
     """A court lifts an order (a court account: only its own orders; others look absent)."""
     ledger, at = _ledger(request), _utc(body.at, "at")
     with _conn(request) as conn:
-        _not_before_issue(_order_row(conn, ledger, order_id, who), at)
+        _order_row(conn, ledger, order_id, who)  # 404 outside the account's scope, before anything is done
     authority = body.authority
     if who.role is Role.COURT:
         if authority is not None and authority != who.scope:
@@ -692,8 +674,6 @@ def record_sentence(
     """Record a sentence; the answer is its release date and why."""
     ledger = _ledger(request)
     sentence_id = body.sentence_id or str(uuid4())
-    with _conn(request) as conn:
-        _require_new(conn, ledger, sentences, "sentence_id", sentence_id)
     sentence = build_payload(
         law.SentenceRecorded, sentence_id=sentence_id, case_id=body.case_id, person_id=body.person_id,
         court=body.court, sentenced_on=body.sentenced_on, counts=tuple(body.counts), credits=tuple(body.credits),
