@@ -12,10 +12,8 @@ from sqlalchemy import Engine
 
 from habeas.domain import law
 from habeas.errors import Conflict, InvalidInput
-from habeas.services.legal import LegalService
 from tests.conftest import at
-from tests.register.support import service
-from tests.safeguards.test_rules_facility import World, small
+from tests.safeguards.test_rules_facility import World, new_world, small
 
 COURT = "Juzgado Primero de Paz"
 
@@ -39,8 +37,7 @@ class LegalRefusalsContract:
 
     @pytest.fixture
     def world(self, engine: Engine, ledger_id: str) -> World:
-        svc, clock = service(engine, ledger_id)
-        return World(engine, ledger_id, svc, LegalService(engine, ledger_id, clock), clock)
+        return new_world(engine, ledger_id)
 
     def test_an_order_id_already_recorded_is_refused_naming_it(self, world: World) -> None:
         small(world)

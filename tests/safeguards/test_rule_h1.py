@@ -12,9 +12,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import Engine
 
-from habeas.services.legal import LegalService
-from tests.register.support import service
-from tests.safeguards.test_rules_facility import RELEASE, World, small
+from tests.safeguards.test_rules_facility import RELEASE, World, new_world, small
 
 LABEL = {"risk_level": "high", "group_affiliation": "MS"}
 HEARSAY = {**LABEL, "group_evidence": {"description": "tattoos, according to the arresting officer"}}
@@ -28,8 +26,7 @@ class GroupLabelContract:
 
     @pytest.fixture
     def world(self, engine: Engine, ledger_id: str) -> World:
-        svc, clock = service(engine, ledger_id)
-        return World(engine, ledger_id, svc, LegalService(engine, ledger_id, clock), clock)
+        return new_world(engine, ledger_id)
 
     def test_a_label_without_a_document_is_found_and_one_with_a_document_is_not(self, world: World) -> None:
         small(world)
@@ -83,8 +80,7 @@ class TestGroupLabelOnPostgreSQL(GroupLabelContract):
 def test_a_classification_without_a_risk_level_is_refused_by_name(sqlite_engine: Engine, ledger_id: str) -> None:
     from habeas.errors import InvalidInput
 
-    svc, clock = service(sqlite_engine, ledger_id)
-    world = World(sqlite_engine, ledger_id, svc, LegalService(sqlite_engine, ledger_id, clock), clock)
+    world = new_world(sqlite_engine, ledger_id)
     small(world)
     (person,) = world.admit_many(1, 0)
     error = world.refused(InvalidInput, lambda: world.svc.classify("user:intake", person, {"group_affiliation": "MS"},

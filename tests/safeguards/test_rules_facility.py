@@ -149,6 +149,12 @@ def payload(event: StoredEvent) -> dict[str, Any]:
     return event.payload
 
 
+def new_world(engine: Engine, ledger_id: str) -> World:
+    """A register and legal service on a fresh ledger, sharing one test clock."""
+    svc, clock = service(engine, ledger_id)
+    return World(engine, ledger_id, svc, LegalService(engine, ledger_id, clock), clock)
+
+
 def small(world: World, *, beds: int = 10, area: str = "100") -> list[str]:
     """fac1 with units fac1-U1 (cells C1, C2) and fac1-U2 (cell C3); returns the cell ids."""
     world.facility("fac1", {"fac1-U1": [CellSpec("C1", area, beds), CellSpec("C2", area, beds)],
@@ -163,8 +169,7 @@ class FacilityRulesContract:
 
     @pytest.fixture
     def world(self, engine: Engine, ledger_id: str) -> World:
-        svc, clock = service(engine, ledger_id)
-        return World(engine, ledger_id, svc, LegalService(engine, ledger_id, clock), clock)
+        return new_world(engine, ledger_id)
 
     # --- R1, R13: the roll call ------------------------------------------------------------------
 

@@ -473,7 +473,8 @@ class OrderOut(BaseModel):
     overdue: bool = Field(description="still active after its deadline (R26)")
 
 
-def _order_out(row: Any, now: datetime) -> OrderOut:
+def order_out(row: Any, now: datetime) -> OrderOut:
+    """An order as the API and the court-order pages show it (status, deadline, whether it was late)."""
     closed = row.closed_at or now
     return OrderOut(
         order_id=row.order_id, person_id=row.person_id, kind=row.kind, court=row.court, court_state=row.court_state,
@@ -484,7 +485,8 @@ def _order_out(row: Any, now: datetime) -> OrderOut:
     )  # fmt: skip
 
 
-def _order_row(conn: Connection, ledger: str, order_id: str, who: Principal) -> Any:
+def order_row(conn: Connection, ledger: str, order_id: str, who: Principal) -> Any:
+    """The order if ``who`` may see it; another court's order is NotFound (API and pages alike)."""
     row = conn.execute(select(orders).where(orders.c.ledger_id == ledger, orders.c.order_id == order_id)).first()
     if row is None or (who.role is Role.COURT and row.court != who.scope):
         raise NotFound("order", order_id)  # another court's order looks exactly like an absent one
@@ -539,7 +541,7 @@ def issue_order(
     with _recording("order_id"):
         _legal(request).issue_order(who.actor, order, _utc(body.at, "at"))
     with _conn(request) as conn:
-        return _order_out(_order_row(conn, ledger, order_id, who), _now(request))
+        return order_out(order_row(conn, ledger, order_id, who), _now(request))
 
 
 class ExecutionIn(Strict):
@@ -560,10 +562,10 @@ def execute_order(
 ) -> OrderOut:  # fmt: skip
     ledger, at = _ledger(request), _utc(body.at, "at")
     with _conn(request) as conn:
-        _order_row(conn, ledger, order_id, who)  # 404 outside the account's scope, before anything is done
+        order_row(conn, ledger, order_id, who)  # 404 outside the account's scope, before anything is done
     _legal(request).execute_order(who.actor, order_id, body.note, at, body.execution_event_id)
     with _conn(request) as conn:
-        return _order_out(_order_row(conn, ledger, order_id, who), _now(request))
+        return order_out(order_row(conn, ledger, order_id, who), _now(request))
 
 
 class LiftIn(Strict):
@@ -582,7 +584,7 @@ def lift_order(
     """A court lifts an order (a court account: only its own orders; others look absent)."""
     ledger, at = _ledger(request), _utc(body.at, "at")
     with _conn(request) as conn:
-        _order_row(conn, ledger, order_id, who)  # 404 outside the account's scope, before anything is done
+        order_row(conn, ledger, order_id, who)  # 404 outside the account's scope, before anything is done
     authority = body.authority
     if who.role is Role.COURT:
         if authority is not None and authority != who.scope:
@@ -592,7 +594,7 @@ def lift_order(
         raise InvalidInput.one("authority", "name the court that lifted the order")
     _legal(request).lift_order(who.actor, order_id, authority, body.reason, at)
     with _conn(request) as conn:
-        return _order_out(_order_row(conn, ledger, order_id, who), _now(request))
+        return order_out(order_row(conn, ledger, order_id, who), _now(request))
 
 
 @router.get("/orders", response_model=list[OrderOut], responses=responses(401, 403, 422))
@@ -618,7 +620,7 @@ def list_orders(
     now = _now(request)
     with audited_read(request) as conn:
         found = [
-            _order_out(r, now) for r in conn.execute(query.order_by(orders.c.issued_at, orders.c.order_id).limit(limit))
+            order_out(r, now) for r in conn.execute(query.order_by(orders.c.issued_at, orders.c.order_id).limit(limit))
         ]
         log_reads(request, who, (o.person_id for o in found), reason, conn)
     return found
@@ -760,7 +762,7 @@ def legal_file_of(conn: Connection, ledger: str, person_id: str, who: Principal,
                      verdict=d.verdict)
         for d in conn.execute(case_query.order_by(defendants.c.case_id))
     ]  # fmt: skip
-    ordered = [_order_out(r, now) for r in conn.execute(order_query.order_by(orders.c.issued_at))]
+    ordered = [order_out(r, now) for r in conn.execute(order_query.order_by(orders.c.issued_at))]
     sentenced = [_sentence_out(r) for r in conn.execute(sentence_query.order_by(sentences.c.recorded_seq))]
     return LegalOut(
         person_id=person_id, at=now, held=bool(episode and episode.status in HELD),

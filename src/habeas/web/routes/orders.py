@@ -18,7 +18,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import Connection, and_, select
 
-from habeas.api.routes.law import OrderOut, _order_out, _order_row
+from habeas.api.routes.law import OrderOut, order_out, order_row
 from habeas.api.security import app_state
 from habeas.domain.access import Permission, Principal, Role, allowed
 from habeas.errors import HabeasError, NotFound
@@ -82,15 +82,15 @@ def order_lines(conn: Connection, ledger: str, who: Principal, now: datetime, st
     elif (scope := visible_people(ledger, who)) is not None:
         query = query.where(orders.c.person_id.in_(scope))
     rows = conn.execute(query.order_by(orders.c.issued_at.desc(), orders.c.order_id).limit(LIMIT))
-    return [OrderLine(_order_out(r, now), _name(r)) for r in rows]
+    return [OrderLine(order_out(r, now), _name(r)) for r in rows]
 
 
 def _one(conn: Connection, ledger: str, who: Principal, order_id: str, now: datetime) -> OrderLine:
-    row = _order_row(conn, ledger, order_id, who)  # another court's order: NotFound, as in the API
+    row = order_row(conn, ledger, order_id, who)  # another court's order: NotFound, as in the API
     if not person_visible(conn, ledger, who, row.person_id):
         raise NotFound("order", order_id)
     named = conn.execute(_with_names(ledger).where(orders.c.ledger_id == ledger, orders.c.order_id == order_id)).one()
-    return OrderLine(_order_out(named, now), _name(named))
+    return OrderLine(order_out(named, now), _name(named))
 
 
 def _closing(conn: Connection, ledger: str, person_id: str, order_id: str) -> dict[str, Any] | None:
