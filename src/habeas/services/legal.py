@@ -263,19 +263,12 @@ class LegalService:
             episode = state.require_open_episode(work.conn, self.ledger_id, person_id)
             work.add(
                 "notification.recorded",
-                law.NotificationRecorded(
-                    notification_id=str(self.new_id()),
-                    person_id=person_id,
-                    episode_id=episode.episode_id,
-                    kind=kind,
-                    recipient=recipient,
-                    by=actor,
-                    delayed_until=delayed_until,
-                    delay_authority=delay_authority,
-                    delay_reason=delay_reason,
+                self._notification(
+                    actor, person_id, episode.episode_id, kind, recipient,
+                    delayed_until=delayed_until, delay_authority=delay_authority, delay_reason=delay_reason,
                 ),
                 at,
-            )
+            )  # fmt: skip
 
     def notify_many(self, actor: str, notices: Sequence[tuple[str, law.NotificationKind, str, datetime]]) -> None:
         """F5: many notifications made (person, kind, recipient, when) in one unit of work, or none.
@@ -293,18 +286,16 @@ class LegalService:
                         episode = state.require_open_episode(work.conn, self.ledger_id, person_id)
                     except Conflict as error:
                         raise Conflict(f"notices[{i}].{error.field}" if many else error.field, error.rule) from None
-                work.add(
-                    "notification.recorded",
-                    law.NotificationRecorded(
-                        notification_id=str(self.new_id()),
-                        person_id=person_id,
-                        episode_id=episode.episode_id,
-                        kind=kind,
-                        recipient=recipient,
-                        by=actor,
-                    ),
-                    at,
-                )
+                notice = self._notification(actor, person_id, episode.episode_id, kind, recipient)
+                work.add("notification.recorded", notice, at)
+
+    def _notification(
+        self, actor: str, person_id: str, episode_id: str, kind: law.NotificationKind, recipient: str, **delay: Any
+    ) -> law.NotificationRecorded:
+        return law.NotificationRecorded(
+            notification_id=str(self.new_id()), person_id=person_id, episode_id=episode_id, kind=kind,
+            recipient=recipient, by=actor, **delay,
+        )  # fmt: skip
 
     def acknowledge_alert(self, actor: str, alert_id: str, note: str, at: datetime) -> None:
         with self._work(actor) as work:
