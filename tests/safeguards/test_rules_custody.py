@@ -331,7 +331,7 @@ class CustodyRulesContract:
         later = arrest + 74 * H
         with w.engine.connect() as conn:
             full = {f.subject: f for f in find(conn, w.ledger, later) if f.rule == "R3"}
-            lazy = {f.subject: f for f in find(conn, w.ledger, later, known={("R3", first)}) if f.rule == "R3"}
+            lazy = {f.subject: f for f in find(conn, w.ledger, later, known={"R3": {first}}) if f.rule == "R3"}
         assert set(full) == set(lazy) == {first, second}
         assert lazy[first].message == "" and lazy[first].refs == ()
         assert full[first].message.startswith("held 3.1 days since arrest") and full[first].refs

@@ -17,11 +17,11 @@ instant checked lies where the extensions in force are the same), else computed 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 from sqlalchemy import Connection, Executable, Select, and_, exists, func, not_, or_, select, union_all
@@ -38,12 +38,19 @@ from habeas.store.register_tables import cells, episodes, facilities, people, un
 HELD_VALUES = tuple(s.value for s in HELD)
 
 
-@dataclass(frozen=True)
-class Finding:
+class Finding(NamedTuple):
+    """A breach found at the instant checked.  A named tuple, not a dataclass: a full sweep makes half a
+    million of them, and a frozen dataclass costs twice as much to build."""
+
     rule: str
     subject: str  # a person, cell, unit, order or event id
     message: str
     refs: tuple[str, ...] = ()
+
+
+# Breaches already open as alerts: rule -> subjects.  Their findings carry no message, which only a new
+# alert needs (the full sweep's steady state finds half a million of them and raises none).
+Known = Mapping[str, Collection[str]]
 
 
 @dataclass
@@ -54,9 +61,7 @@ class Context:
     policies: dict[str, Policy]  # facility id -> its jurisdiction's policy
     persons: Sequence[str] | None = None  # only these people (a command's subjects); None: everyone
     cell_ids: Sequence[str] | None = None  # only these cells; None: every cell
-    # Breaches already open as alerts (rule, subject): their findings carry no message, which only a new
-    # alert needs (the full sweep's steady state finds half a million of them and raises none).
-    known: Collection[tuple[str, str]] = ()
+    known: Known = field(default_factory=dict)  # breaches already open as alerts (see Known)
 
     def held(self) -> Any:
         """Episodes held now, restricted to the context's people."""
@@ -74,7 +79,8 @@ class Context:
 
 def _known(ctx: Context, rule: str, subject: str) -> Finding | None:
     """The finding of a breach already open as an alert, without the message nobody will read."""
-    return Finding(rule, subject, "") if (rule, subject) in ctx.known else None
+    subjects = ctx.known.get(rule)
+    return Finding(rule, subject, "") if subjects is not None and subject in subjects else None
 
 
 def _rows(ctx: Context, query: Executable) -> Sequence[Any]:
@@ -783,4 +789,6 @@ def facilities_policies(conn: Connection, ledger: str, load: Callable[[str], Pol
     return {r.facility_id: load(r.jurisdiction) for r in rows}
 
 
-__all__ = ["SWEEP_CHECKS", "SWEPT_RULES", "Context", "Finding", "facilities_policies", "latest_breaching_start"]
+__all__ = [
+    "SWEEP_CHECKS", "SWEPT_RULES", "Context", "Finding", "Known", "facilities_policies", "latest_breaching_start",
+]  # fmt: skip

