@@ -32,6 +32,7 @@ from habeas.domain.policy import Deadline, Limit, Policy
 from habeas.ledger.timefmt import format_instant, parse_instant
 from habeas.projections.law import PD_KIND, law_key, limit_klass, limit_scopes
 from habeas.safeguards.transfer_checks import TRANSFER_CHECKS, TRANSFER_RULES
+from habeas.store.bulk import among
 from habeas.store.law_tables import cases, defendants, duties, instruments, orders, sentences
 from habeas.store.register_tables import cells, episodes, facilities, people, units
 
@@ -67,7 +68,7 @@ class Context:
         """Episodes held now, restricted to the context's people."""
         where = [episodes.c.ledger_id == self.ledger, episodes.c.status.in_(HELD_VALUES)]
         if self.persons is not None:
-            where.append(episodes.c.person_id.in_(list(self.persons)))
+            where.append(among(self.conn, episodes.c.person_id, self.persons))
         return and_(*where)
 
     def by_jurisdiction(self) -> dict[str, tuple[Policy, list[str]]]:
@@ -136,7 +137,7 @@ def _held_duties(ctx: Context, *columns: Any, facility_ids: Sequence[str] | None
     else:
         query = query.where(duties.c.held_in.is_not(None))
     if ctx.persons is not None:
-        query = query.where(duties.c.person_id.in_(list(ctx.persons)))
+        query = query.where(among(ctx.conn, duties.c.person_id, ctx.persons))
     return query
 
 
@@ -309,7 +310,7 @@ def check_provisional_detention(ctx: Context) -> Iterable[Finding]:
                 )
             )
             if ctx.persons is not None:
-                query = query.where(instruments.c.person_id.in_(list(ctx.persons)))
+                query = query.where(among(ctx.conn, instruments.c.person_id, ctx.persons))
             for row in _rows(ctx, query):
                 if known := _known(ctx, "R5", row.person_id):
                     yield known
@@ -497,7 +498,7 @@ def check_deaths(ctx: Context) -> Iterable[Finding]:
         duties.c.death_missing.is_not(None),
     )
     if ctx.persons is not None:
-        query = query.where(duties.c.person_id.in_(list(ctx.persons)))
+        query = query.where(among(ctx.conn, duties.c.person_id, ctx.persons))
     for row in _rows(ctx, query):
         yield Finding(
             "R12",
@@ -534,7 +535,7 @@ def check_space(ctx: Context) -> Iterable[Finding]:
         cells.c.cell_id, cells.c.facility_id, cells.c.floor_area_m2, cells.c.occupants, cells.c.beds, cells.c.single
     ).where(cells.c.ledger_id == ctx.ledger, cells.c.occupants > 0)
     if ctx.cell_ids is not None:
-        query = query.where(cells.c.cell_id.in_(list(ctx.cell_ids)))
+        query = query.where(among(ctx.conn, cells.c.cell_id, ctx.cell_ids))
     for row in _rows(ctx, query):
         policy = ctx.policies.get(row.facility_id)
         if policy is None:
@@ -618,7 +619,7 @@ def check_mixing(ctx: Context) -> Iterable[Finding]:
         .order_by(cells.c.cell_id)
     )
     if ctx.cell_ids is not None:
-        query = query.where(cells.c.cell_id.in_(list(ctx.cell_ids)))
+        query = query.where(among(ctx.conn, cells.c.cell_id, ctx.cell_ids))
     for row in _rows(ctx, query):
         yield Finding("R21", str(row.cell_id), "untried and convicted people share the cell (MR 11(b))")
 
@@ -632,7 +633,7 @@ def check_orders(ctx: Context) -> Iterable[Finding]:
         orders.c.deadline < ctx.at,
     )
     if ctx.persons is not None:
-        query = query.where(orders.c.person_id.in_(list(ctx.persons)))
+        query = query.where(among(ctx.conn, orders.c.person_id, ctx.persons))
     for row in _rows(ctx, query):
         yield Finding(
             "R26",
@@ -657,7 +658,7 @@ def check_group_cases(ctx: Context) -> Iterable[Finding]:
         )
     )
     if ctx.persons is not None:
-        query = query.where(defendants.c.person_id.in_(list(ctx.persons)))
+        query = query.where(among(ctx.conn, defendants.c.person_id, ctx.persons))
     for row in _rows(ctx, query):
         if known := _known(ctx, "R28", f"{row.case_id}:{row.person_id}"):
             yield known
@@ -688,7 +689,7 @@ def check_sentences(ctx: Context) -> Iterable[Finding]:
         sentences.c.warnings.like("%R29%"),  # in SQL: only the sentences with such a warning are read
     )
     if ctx.persons is not None:
-        query = query.where(sentences.c.person_id.in_(list(ctx.persons)))
+        query = query.where(among(ctx.conn, sentences.c.person_id, ctx.persons))
     for row in _rows(ctx, query):
         if any("R29" in w for w in orjson.loads(row.warnings)):
             yield Finding(
@@ -716,7 +717,7 @@ def check_group_labels(ctx: Context) -> Iterable[Finding]:
         held,
     )
     if ctx.persons is not None:
-        query = query.where(people.c.person_id.in_(list(ctx.persons)))
+        query = query.where(among(ctx.conn, people.c.person_id, ctx.persons))
     for row in _rows(ctx, query):
         if known := _known(ctx, "H1", row.person_id):
             yield known
