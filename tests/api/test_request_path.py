@@ -214,3 +214,32 @@ def test_concurrent_lookups_beyond_the_pool_all_answer(postgres_url: str, ledger
         assert logged_reads(api, person) == before + 60
     finally:
         engine.dispose()
+
+
+def test_a_client_hanging_up_mid_body_changes_nothing_and_raises_nothing(sqlite_api: Api) -> None:
+    """A command whose client disconnects before its body arrives is dropped quietly (no server error)."""
+    api = sqlite_api
+    token = api.tokens[Role.INTAKE].encode()
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
+        "path": f"{PREFIX}/admissions", "raw_path": f"{PREFIX}/admissions".encode(), "query_string": b"",
+        "root_path": "", "headers": [(b"authorization", b"Bearer " + token), (b"content-type", b"application/json"),
+                                     (b"content-length", b"2000")],
+        "client": ("127.0.0.1", 50000), "server": ("testserver", 80),
+    }  # fmt: skip
+    with api.engine.connect() as conn:
+        before = conn.execute(select(func.count()).select_from(api_tokens)).scalar_one()
+        events_before = conn.exec_driver_sql("SELECT count(*) FROM events").scalar_one()
+    asyncio.run(api.client.app(scope, receive, send))  # raised ClientDisconnect before the handler
+    assert sent[0]["status"] == 400
+    with api.engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(api_tokens)).scalar_one() == before
+        assert conn.exec_driver_sql("SELECT count(*) FROM events").scalar_one() == events_before

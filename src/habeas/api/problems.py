@@ -12,10 +12,11 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from habeas.api.body import MalformedJSON
 from habeas.errors import Conflict, Forbidden, InvalidInput, Locked, NotFound, Unauthenticated
@@ -101,6 +102,12 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(MalformedJSON)
     async def malformed(request: Request, error: MalformedJSON) -> JSONResponse:
         return problem(request, 400, "malformed", "The request body is not valid JSON", str(error) or "invalid JSON")
+
+    @app.exception_handler(ClientDisconnect)
+    async def gone(request: Request, error: ClientDisconnect) -> Response:
+        # The client hung up while sending its body: nothing was read, so nothing changed, and nobody is
+        # left to answer.  Not an error of the server (it was logged as one, with a traceback).
+        return Response(status_code=400)
 
     @app.exception_handler(DataError)
     async def unstorable(request: Request, error: DataError) -> JSONResponse:
