@@ -12,8 +12,10 @@ from sqlalchemy import Engine
 PREFIX = "/api/v1"
 # Requests per process that may hold a pooled connection at once (security.request_database);
 # the pool must be larger (habeas.api.server), so that whatever else checks one out never waits
-# on requests that are themselves waiting for a thread.
-REQUEST_CONNECTIONS = 10
+# on requests that are themselves waiting for a thread.  Four, not more: a request's database work is
+# short, and with ten in flight per process on two cores the lookups' p99 was 157-171 ms against 108 ms
+# with four, at the same throughput (benchmarks/api.py --quick, docs/benchmarks.md).
+REQUEST_CONNECTIONS = 4
 
 
 def utc_now() -> datetime:
