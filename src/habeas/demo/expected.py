@@ -41,8 +41,9 @@ EXPECTED: tuple[Expectation, ...] = (
     Expectation("cell below 3 m² per person (presumed degrading)", "R18", "cell", "presumed degrading", True),
     # Deaths in custody without an independent report.
     Expectation("death without independent report, cause or notice", "R12", "person", "independent report", True),
-    # The return order ignored: not executed by its deadline (resolved when the people left in July 2025).
-    Expectation("return order not executed by its deadline", "R26", "order", "return order", False),
+    # The return order ignored: not executed by its deadline.  Flying the people to Venezuela in July 2025
+    # did not carry it out (it ordered a return to the United States), so the alert stays open.
+    Expectation("return order not executed by its deadline", "R26", "order", "return order", True),
     # The man protected from removal here: refused at the gate, the alert open until handed back.
     Expectation("admission contrary to a no-removal order", "R26", "refusal", "no-removal order", False),
     # Release orders a judge gave and nobody carried out.

@@ -583,15 +583,21 @@ class RegisterService:
             except ValidationError as error:  # R14, R15: the facts a transfer or release must state
                 raise InvalidInput(_named(error)) from None
             work.add(event_type, payload, at, event_id)
-            self._execute_orders(work, person_id, event_type, str(event_id), at)
+            self._execute_orders(work, person_id, event_type, str(event_id), at, getattr(payload, "destination", None))
 
-    def _execute_orders(self, work: Work, person_id: str, event_type: str, event_id: str, at: datetime) -> None:
-        """An order is executed by the event that does what it ordered (a release order by the release)."""
+    def _execute_orders(
+        self, work: Work, person_id: str, event_type: str, event_id: str, at: datetime, destination: str | None = None
+    ) -> None:
+        """An order is executed by the event that does what it ordered (a release order by the release).
+
+        A return order only by a transfer to where it orders the person returned (:func:`goes_where_ordered`):
+        a transfer anywhere else leaves it active, and R26 goes on reporting it once its deadline passes.
+        """
         kinds = EXECUTES.get(event_type)
         if not kinds:
             return
         rows = work.conn.execute(
-            select(orders.c.order_id, orders.c.reference).where(
+            select(orders.c.order_id, orders.c.reference, orders.c.court_state, orders.c.place).where(
                 orders.c.ledger_id == self.ledger_id,
                 orders.c.person_id == person_id,
                 orders.c.status == "active",
@@ -599,6 +605,8 @@ class RegisterService:
             )
         ).all()
         for row in rows:
+            if event_type == "custody.transferred" and not goes_where_ordered(destination, row.court_state, row.place):
+                continue
             work.add(
                 "order.executed",
                 OrderExecuted(
@@ -716,8 +724,8 @@ class RegisterService:
                 work.add(event_type, payload, at, new_id)
                 done.append((person_id, str(new_id), at))
             # After all the transfers (consecutive events of one type fold in one batch).
-            for person_id, event_id, when in done:
-                self._execute_orders(work, person_id, event_type, event_id, when)
+            for (person_id, event_id, when), (_, _, details) in zip(done, items, strict=True):
+                self._execute_orders(work, person_id, event_type, event_id, when, details.get("destination"))
 
     def _end_custody(self, actor: str, event_type: str, person_id: str, at: datetime, details: dict[str, Any]) -> None:
         model = ENDINGS[event_type]
@@ -873,6 +881,22 @@ INTAKE_TABLES = tuple(
 # R26: which active orders forbid an event, and which an event carries out.
 FORBIDDEN_BY = {"custody.transferred": ("no_transfer",), "custody.transit_started": ("no_transfer",)}
 VERBS_FOR_ORDERS = {"custody.transferred": "a transfer out", "custody.transit_started": "a transfer"}
+def goes_where_ordered(destination: str | None, court_state: str, place: str | None) -> bool:
+    """Whether a transfer to ``destination`` is the return an order asked for.
+
+    A return (or facilitate-return) order of a court of state X is carried out by a transfer to X: the
+    transfer services write the destination as ``"<state>: <who took the person>"``.  Or the destination
+    is the very place the order names.  The reports' case is the other one: people a foreign court
+    ordered returned were later flown to a third country, and the order was never carried out.
+    """
+    if not destination:
+        return False
+    state, separator, _ = destination.partition(":")
+    if separator and state.strip().upper() == court_state.upper():
+        return True
+    return place is not None and " ".join(destination.split()).casefold() == " ".join(place.split()).casefold()
+
+
 EXECUTES = {
     "custody.released": ("release",),
     "custody.transferred": ("return", "facilitate_return"),
