@@ -287,6 +287,14 @@ class LawContract:
 
         late = self.order(api, person, order_id=f"l-{api.ledger_id}", deadline=iso(100)).json()
         assert (late["overdue"], late["in_time"]) == (True, False)
+
+        # Its R26 alert is about the order (its subject), and its court reads it; a liaison does not.
+        def r26(role: Role) -> list[str]:
+            found = api.client.get(f"{PREFIX}/alerts", params={"rule": "R26"}, headers=api.as_(role)).json()
+            return [a["subject"] for a in found]
+
+        assert late["order_id"] in r26(Role.COURT) and late["order_id"] in r26(Role.OVERSIGHT)
+        assert r26(Role.LIAISON) == []
         no_transfer = self.order(
             api, person, role=Role.RECORDS, order_id=f"nt-{api.ledger_id}", kind="no_transfer", court=OTHER_COURT,
             reference="NT-1", deadline=None, place=None,

@@ -53,6 +53,11 @@ def test_a_liaison_and_a_court_see_only_alerts_about_their_people(scenario: Scen
     assert people and people <= set(scenario.usa), "a liaison sees alerts about its own transferees only"
     court = main_of(client(scenario, Role.COURT).get("/alerts").text)
     assert "Bruno Ficticio Sintético" in court and "Ana Lucía" not in court and "Persona" not in court
+    # R26's subject is the order, not the person: the court that issued it still sees it (its refs name Bruno).
+    order_alert = alert_about(scenario, "R26", scenario.bruno_order)
+    assert f'href="/alerts/{order_alert}"' in court
+    assert client(scenario, Role.COURT).get(f"/alerts/{order_alert}").status_code == 200
+    assert client(scenario, Role.LIAISON).get(f"/alerts/{order_alert}").status_code == 404  # not its transferee
     ana = alert_about(scenario, "R11", _person(scenario, "Ana Lucía"))
     assert client(scenario, Role.COURT).get(f"/alerts/{ana}").status_code == 404
     assert client(scenario, Role.LIAISON).get(f"/alerts/{ana}").status_code == 404

@@ -24,7 +24,7 @@ from habeas.ledger.log import read_events, read_head
 from habeas.ledger.proofs import consistency_proof, inclusion_proof
 from habeas.ledger.verify import verify_ledger
 from habeas.services.legal import LegalService
-from habeas.services.scopes import visible_people
+from habeas.services.scopes import visible_alerts
 from habeas.store.account_tables import access_log
 from habeas.store.register_tables import alerts
 
@@ -62,11 +62,10 @@ def list_alerts(
     for column, value in ((alerts.c.severity, severity), (alerts.c.rule, rule), (alerts.c.subject, subject)):
         if value is not None:
             query = query.where(column == value)
-    scope = visible_people(ledger, who)
-    if scope is not None:
-        query = query.where(alerts.c.subject.in_(scope))
     order = {"critical": 0, "high": 1, "medium": 2, "low": 3}
     with request_connection(request) as conn:
+        if (scope := visible_alerts(conn.dialect.name, ledger, who)) is not None:
+            query = query.where(scope)
         rows = [dict(r._mapping) for r in conn.execute(query.order_by(alerts.c.raised_at).limit(limit))]
     for r in rows:
         r["refs"] = orjson.loads(r["refs"])

@@ -22,7 +22,7 @@ from habeas.errors import HabeasError
 from habeas.ledger.log import read_events
 from habeas.safeguards.catalogue import BY_ID, RULES, SEVERITY_ORDER
 from habeas.services.legal import LegalService
-from habeas.services.scopes import visible_people
+from habeas.services.scopes import visible_alerts
 from habeas.store.law_tables import orders
 from habeas.store.register_tables import alerts, people
 from habeas.web.access_log import log_page_reads
@@ -52,9 +52,9 @@ class AlertLine:
         return refs
 
 
-def _scoped(query: Select[Any], ledger: str, who: Principal) -> Select[Any]:
-    scope = visible_people(ledger, who)
-    return query if scope is None else query.where(alerts.c.subject.in_(scope))
+def _scoped(conn: Connection, query: Select[Any], ledger: str, who: Principal) -> Select[Any]:
+    scope = visible_alerts(conn.dialect.name, ledger, who)
+    return query if scope is None else query.where(scope)
 
 
 def _names(conn: Connection, ledger: str, ids: set[str]) -> dict[str, str]:
@@ -69,7 +69,7 @@ def alert_lines(
     conn: Connection, ledger: str, who: Principal, status: str, severity: str | None, rule: str | None
 ) -> tuple[list[AlertLine], list[tuple[str, int]]]:
     """The alerts ``who`` may read, most severe first then longest open; and the count by severity."""
-    query = _scoped(select(alerts).where(alerts.c.ledger_id == ledger), ledger, who)
+    query = _scoped(conn, select(alerts).where(alerts.c.ledger_id == ledger), ledger, who)
     if status != "all":
         query = query.where(alerts.c.resolved_at.is_(None) if status == "open" else alerts.c.resolved_at.is_not(None))
     if rule:
@@ -133,8 +133,8 @@ def _alert_page(
     config = app_state(request).config
     ledger = config.ledger_id
     with config.engine.begin() as conn:
-        row = conn.execute(_scoped(select(alerts).where(alerts.c.ledger_id == ledger, alerts.c.alert_id == alert_id),
-                                   ledger, who)).first()  # fmt: skip
+        one = select(alerts).where(alerts.c.ledger_id == ledger, alerts.c.alert_id == alert_id)
+        row = conn.execute(_scoped(conn, one, ledger, who)).first()
         if row is None:  # outside the scope looks exactly like absent
             return render(request, "missing.html", {"what": "alert"}, status=404, who=who)
         line = _lines(conn, ledger, [row])[0]
