@@ -47,17 +47,13 @@ def test_body_is_exact_tlog_checkpoint_text() -> None:
     assert Checkpoint(ORIGIN, 7, ROOT).body() == f"{ORIGIN}\n7\n{ROOT_B64}\n"
     # sha256(b"") in base64, the RFC 9162 root of the empty tree
     empty = base64.b64decode("47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=")
-    assert Checkpoint(ORIGIN, 0, empty).body() == (
-        f"{ORIGIN}\n0\n47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\n"
-    )
+    assert Checkpoint(ORIGIN, 0, empty).body() == (f"{ORIGIN}\n0\n47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\n")
 
 
 def test_body_of_the_c2sp_example() -> None:
     # The note text of the example in https://c2sp.org/tlog-checkpoint
     # (C2SP/C2SP tlog-checkpoint.md).
-    spec_body = (
-        "example.com/behind-the-sofa\n20852163\nCsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=\n"
-    )
+    spec_body = "example.com/behind-the-sofa\n20852163\nCsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=\n"
     parsed = parse_checkpoint(spec_body)
     assert parsed.origin == "example.com/behind-the-sofa"
     assert parsed.size == 20852163
@@ -164,9 +160,7 @@ def _tamper_signature(text: str) -> str:
 
 
 @pytest.mark.parametrize("tamper", [_tamper_origin, _tamper_size, _tamper_root, _tamper_signature])
-def test_tampering_is_rejected(
-    signer: Signer, verifier: Verifier, tamper: Callable[[str], str]
-) -> None:
+def test_tampering_is_rejected(signer: Signer, verifier: Verifier, tamper: Callable[[str], str]) -> None:
     text = _signed_text(signer)
     tampered = tamper(text)
     assert tampered != text
@@ -224,9 +218,7 @@ def test_other_keys_signature_lines_are_ignored(signer: Signer, verifier: Verifi
         (f"{ORIGIN}\n7\n{ROOT_B64}\n\n— a+b AAAAAAA=\n", "signature line 1"),  # '+' in name
     ],
 )
-def test_malformed_signed_notes_are_rejected(
-    signer: Signer, verifier: Verifier, note: str, where: str
-) -> None:
+def test_malformed_signed_notes_are_rejected(signer: Signer, verifier: Verifier, note: str, where: str) -> None:
     # Where there is a signature block, add a valid signature of ours after the malformed
     # line, so only the malformation can be what is refused.
     if "\n\n" in note and not note.endswith("\n\n"):
@@ -316,9 +308,7 @@ def test_key_texts_with_wrong_hash_are_refused(signer: Signer) -> None:
         lambda t: t.replace(t.split("+")[3], t.split("+")[3][:7], 1),  # 7 hex digits
     ],
 )
-def test_malformed_private_key_text_is_refused(
-    signer: Signer, mangle: Callable[[str], str]
-) -> None:
+def test_malformed_private_key_text_is_refused(signer: Signer, mangle: Callable[[str], str]) -> None:
     with pytest.raises(CheckpointError):
         Signer.from_private_key_text(mangle(signer.private_key_text()))
 
@@ -392,17 +382,12 @@ def test_key_file_refuses_a_symlink_in_the_way(tmp_path: Path) -> None:
 GO_SKEY = "PRIVATE+KEY+PeterNeumann+c74f20a3+AYEKFALVFGyNhPJEMzD1QIDr+Y7hfZx09iUvxdXHKDFz"
 GO_VKEY = "PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW"
 GO_ENOCH_VKEY = "EnochRoot+af0cfe78+ATtqJ7zOtqQtYqOo0CpvDXNlMhV3HeJDpjrASKGLWdop"
-GO_TEXT = (
-    "If you think cryptography is the answer to your problem,\n"
-    "then you don't know what your problem is.\n"
-)
+GO_TEXT = "If you think cryptography is the answer to your problem,\nthen you don't know what your problem is.\n"
 GO_PETER_SIG = (
-    "— PeterNeumann "
-    "x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb6KE6RyyBwJnAM=\n"
+    "— PeterNeumann x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb6KE6RyyBwJnAM=\n"
 )
 GO_ENOCH_SIG = (
-    "— EnochRoot "
-    "rwz+eBzmZa0SO3NbfRGzPCpDckykFXSdeX+MNtCOXm2/5n2tiOHp+vAF1aGrQ5ovTG01oOTGwnWLox33WWd1RvMc+QQ=\n"
+    "— EnochRoot rwz+eBzmZa0SO3NbfRGzPCpDckykFXSdeX+MNtCOXm2/5n2tiOHp+vAF1aGrQ5ovTG01oOTGwnWLox33WWd1RvMc+QQ=\n"
 )
 
 

@@ -71,30 +71,73 @@ APR, MAY = (date(2025, 4, 1), date(2025, 4, 30)), (date(2025, 5, 1), date(2025, 
 
 COUNTING = [
     # (case, span, window, expected billable days)
-    ("mid-month admission, still held", span("A", local(2025, 4, 10, 14)), APR,
-     days(date(2025, 4, 10), date(2025, 4, 30))),
-    ("release 23:30 local on the last day of the month (05:30 UTC next day)",
-     span("A", local(2025, 4, 1, 8), local(2025, 4, 30, 23, 30)), APR, days(date(2025, 4, 1), date(2025, 4, 29))),
-    ("release 00:30 UTC on 1 May is 18:30 local on 30 April: the local day decides",
-     span("A", local(2025, 4, 1, 8), utc(2025, 5, 1, 0, 30)), APR, days(date(2025, 4, 1), date(2025, 4, 29))),
+    (
+        "mid-month admission, still held",
+        span("A", local(2025, 4, 10, 14)),
+        APR,
+        days(date(2025, 4, 10), date(2025, 4, 30)),
+    ),
+    (
+        "release 23:30 local on the last day of the month (05:30 UTC next day)",
+        span("A", local(2025, 4, 1, 8), local(2025, 4, 30, 23, 30)),
+        APR,
+        days(date(2025, 4, 1), date(2025, 4, 29)),
+    ),
+    (
+        "release 00:30 UTC on 1 May is 18:30 local on 30 April: the local day decides",
+        span("A", local(2025, 4, 1, 8), utc(2025, 5, 1, 0, 30)),
+        APR,
+        days(date(2025, 4, 1), date(2025, 4, 29)),
+    ),
     ("... and nothing is billed in May", span("A", local(2025, 4, 1, 8), utc(2025, 5, 1, 0, 30)), MAY, set()),
-    ("release 00:30 local on 1 May: 30 April was held to its end",
-     span("A", local(2025, 4, 1, 8), local(2025, 5, 1, 0, 30)), APR, days(date(2025, 4, 1), date(2025, 4, 30))),
-    ("admission and release the same day count one day",
-     span("A", local(2025, 4, 10, 9), local(2025, 4, 10, 17)), APR, {date(2025, 4, 10)}),
-    ("a zero-length stay is a same-day stay", span("A", local(2025, 4, 10, 9), local(2025, 4, 10, 9)), APR,
-     {date(2025, 4, 10)}),
-    ("leap day: 27 Feb to 2 Mar 2028 bills 27, 28, 29 Feb",
-     span("A", local(2028, 2, 27, 10), local(2028, 3, 2, 10)), (date(2028, 2, 1), date(2028, 2, 29)),
-     {date(2028, 2, 27), date(2028, 2, 28), date(2028, 2, 29)}),
-    ("leap day: ... and 1 Mar", span("A", local(2028, 2, 27, 10), local(2028, 3, 2, 10)),
-     (date(2028, 3, 1), date(2028, 3, 31)), {date(2028, 3, 1)}),
-    ("crossing a month boundary: April part", span("A", local(2025, 4, 25, 12), local(2025, 5, 5, 12)), APR,
-     days(date(2025, 4, 25), date(2025, 4, 30))),
-    ("crossing a month boundary: May part", span("A", local(2025, 4, 25, 12), local(2025, 5, 5, 12)), MAY,
-     days(date(2025, 5, 1), date(2025, 5, 4))),
-    ("still held at month end (the flight of 15–16 March 2025)", span("A", local(2025, 3, 16, 1)),
-     (date(2025, 3, 1), date(2025, 3, 31)), days(date(2025, 3, 16), date(2025, 3, 31))),
+    (
+        "release 00:30 local on 1 May: 30 April was held to its end",
+        span("A", local(2025, 4, 1, 8), local(2025, 5, 1, 0, 30)),
+        APR,
+        days(date(2025, 4, 1), date(2025, 4, 30)),
+    ),
+    (
+        "admission and release the same day count one day",
+        span("A", local(2025, 4, 10, 9), local(2025, 4, 10, 17)),
+        APR,
+        {date(2025, 4, 10)},
+    ),
+    (
+        "a zero-length stay is a same-day stay",
+        span("A", local(2025, 4, 10, 9), local(2025, 4, 10, 9)),
+        APR,
+        {date(2025, 4, 10)},
+    ),
+    (
+        "leap day: 27 Feb to 2 Mar 2028 bills 27, 28, 29 Feb",
+        span("A", local(2028, 2, 27, 10), local(2028, 3, 2, 10)),
+        (date(2028, 2, 1), date(2028, 2, 29)),
+        {date(2028, 2, 27), date(2028, 2, 28), date(2028, 2, 29)},
+    ),
+    (
+        "leap day: ... and 1 Mar",
+        span("A", local(2028, 2, 27, 10), local(2028, 3, 2, 10)),
+        (date(2028, 3, 1), date(2028, 3, 31)),
+        {date(2028, 3, 1)},
+    ),
+    (
+        "crossing a month boundary: April part",
+        span("A", local(2025, 4, 25, 12), local(2025, 5, 5, 12)),
+        APR,
+        days(date(2025, 4, 25), date(2025, 4, 30)),
+    ),
+    (
+        "crossing a month boundary: May part",
+        span("A", local(2025, 4, 25, 12), local(2025, 5, 5, 12)),
+        MAY,
+        days(date(2025, 5, 1), date(2025, 5, 4)),
+    ),
+    (
+        "still held at month end (the flight of 15–16 March 2025)",
+        span("A", local(2025, 3, 16, 1)),
+        (date(2025, 3, 1), date(2025, 3, 31)),
+        days(date(2025, 3, 16), date(2025, 3, 31)),
+    ),
     ("admitted after the window", span("A", local(2025, 5, 2, 12)), APR, set()),
     ("released before the window", span("A", local(2025, 3, 2, 12), local(2025, 3, 31, 23)), APR, set()),
 ]
@@ -111,12 +154,21 @@ RULES = [
     # (rule, span in April 2025, expected number of April days)
     (CountingRule(departure_day_counts=True), span("A", local(2025, 4, 1, 8), local(2025, 4, 30, 23, 30)), 30),
     (CountingRule(admission_day_counts=False), span("A", local(2025, 4, 10, 8), local(2025, 4, 20, 8)), 9),
-    (CountingRule(admission_day_counts=False, departure_day_counts=True),
-     span("A", local(2025, 4, 10, 8), local(2025, 4, 20, 8)), 10),
-    (CountingRule(admission_day_counts=False, departure_day_counts=True),
-     span("A", local(2025, 4, 10, 8), local(2025, 4, 10, 9)), 1),
-    (CountingRule(admission_day_counts=False, departure_day_counts=False),
-     span("A", local(2025, 4, 10, 8), local(2025, 4, 10, 9)), 0),
+    (
+        CountingRule(admission_day_counts=False, departure_day_counts=True),
+        span("A", local(2025, 4, 10, 8), local(2025, 4, 20, 8)),
+        10,
+    ),
+    (
+        CountingRule(admission_day_counts=False, departure_day_counts=True),
+        span("A", local(2025, 4, 10, 8), local(2025, 4, 10, 9)),
+        1,
+    ),
+    (
+        CountingRule(admission_day_counts=False, departure_day_counts=False),
+        span("A", local(2025, 4, 10, 8), local(2025, 4, 10, 9)),
+        0,
+    ),
     (CountingRule(admission_day_counts=False), span("A", local(2025, 4, 10, 14)), 20),
     # The same instants counted in UTC: admission 2025-04-10T20:00Z, release 2025-05-01T05:30Z bills all of April.
     (CountingRule(time_zone="UTC"), span("A", local(2025, 4, 10, 14), local(2025, 4, 30, 23, 30)), 21),
@@ -149,22 +201,56 @@ def test_window_must_not_be_reversed() -> None:
 
 INVOICED = [
     # (case, spans, month, {person: (days, amount)}, total)
-    ("mid-month admission", [span("A", local(2025, 4, 10, 14))], date(2025, 4, 17),
-     {"A": (21, "1150.59")}, "1150.59"),
-    ("release on the last day, 23:30 local", [span("A", local(2025, 4, 1, 8), local(2025, 4, 30, 23, 30))],
-     date(2025, 4, 1), {"A": (29, "1588.91")}, "1588.91"),
-    ("same day in and out", [span("A", local(2025, 4, 10, 9), local(2025, 4, 10, 17))], date(2025, 4, 30),
-     {"A": (1, "54.79")}, "54.79"),
-    ("leap February", [span("A", local(2028, 2, 27, 10), local(2028, 3, 2, 10))], date(2028, 2, 29),
-     {"A": (3, "164.37")}, "164.37"),
-    ("leap March", [span("A", local(2028, 2, 27, 10), local(2028, 3, 2, 10))], date(2028, 3, 1),
-     {"A": (1, "54.79")}, "54.79"),
-    ("crossing into May", [span("A", local(2025, 4, 25, 12), local(2025, 5, 5, 12))], date(2025, 5, 5),
-     {"A": (4, "219.16")}, "219.16"),
-    ("still held: March 2025 and two people", [span("A", local(2025, 3, 16, 1)), span("B", local(2025, 3, 16, 2))],
-     date(2025, 3, 31), {"A": (16, "876.64"), "B": (16, "876.64")}, "1753.28"),
-    ("still held: all of April", [span("A", local(2025, 3, 16, 1))], date(2025, 4, 2), {"A": (30, "1643.70")},
-     "1643.70"),
+    ("mid-month admission", [span("A", local(2025, 4, 10, 14))], date(2025, 4, 17), {"A": (21, "1150.59")}, "1150.59"),
+    (
+        "release on the last day, 23:30 local",
+        [span("A", local(2025, 4, 1, 8), local(2025, 4, 30, 23, 30))],
+        date(2025, 4, 1),
+        {"A": (29, "1588.91")},
+        "1588.91",
+    ),
+    (
+        "same day in and out",
+        [span("A", local(2025, 4, 10, 9), local(2025, 4, 10, 17))],
+        date(2025, 4, 30),
+        {"A": (1, "54.79")},
+        "54.79",
+    ),
+    (
+        "leap February",
+        [span("A", local(2028, 2, 27, 10), local(2028, 3, 2, 10))],
+        date(2028, 2, 29),
+        {"A": (3, "164.37")},
+        "164.37",
+    ),
+    (
+        "leap March",
+        [span("A", local(2028, 2, 27, 10), local(2028, 3, 2, 10))],
+        date(2028, 3, 1),
+        {"A": (1, "54.79")},
+        "54.79",
+    ),
+    (
+        "crossing into May",
+        [span("A", local(2025, 4, 25, 12), local(2025, 5, 5, 12))],
+        date(2025, 5, 5),
+        {"A": (4, "219.16")},
+        "219.16",
+    ),
+    (
+        "still held: March 2025 and two people",
+        [span("A", local(2025, 3, 16, 1)), span("B", local(2025, 3, 16, 2))],
+        date(2025, 3, 31),
+        {"A": (16, "876.64"), "B": (16, "876.64")},
+        "1753.28",
+    ),
+    (
+        "still held: all of April",
+        [span("A", local(2025, 3, 16, 1))],
+        date(2025, 4, 2),
+        {"A": (30, "1643.70")},
+        "1643.70",
+    ),
     ("nobody held", [], date(2025, 4, 1), {}, "0.00"),
 ]
 
@@ -184,9 +270,11 @@ def test_per_person_day_invoice(
 
 def test_lines_are_rounded_half_even_and_the_total_is_their_sum() -> None:
     fee = FeeModel("per_person_day", "USD", rate=Decimal("0.125"))
-    spans = [span("A", local(2025, 4, 1, 8), local(2025, 4, 2, 8)),  # 1 day: 0.125 → 0.12 (tie to even)
-             span("B", local(2025, 4, 1, 8), local(2025, 4, 4, 8)),  # 3 days: 0.375 → 0.38 (tie to even)
-             span("C", local(2025, 4, 1, 8), local(2025, 4, 6, 8))]  # 5 days: 0.625 → 0.62
+    spans = [
+        span("A", local(2025, 4, 1, 8), local(2025, 4, 2, 8)),  # 1 day: 0.125 → 0.12 (tie to even)
+        span("B", local(2025, 4, 1, 8), local(2025, 4, 4, 8)),  # 3 days: 0.375 → 0.38 (tie to even)
+        span("C", local(2025, 4, 1, 8), local(2025, 4, 6, 8)),
+    ]  # 5 days: 0.625 → 0.62
     invoice = monthly_invoice(AGREEMENT, date(2025, 4, 1), spans, fee, RULE)
     assert [str(line.amount) for line in invoice.lines] == ["0.12", "0.38", "0.62"]
     assert str(invoice.total) == "1.12"  # not 9 × 0.125 = 1.125 → 1.12 by luck: 0.12 + 0.38 + 0.62
@@ -194,45 +282,70 @@ def test_lines_are_rounded_half_even_and_the_total_is_their_sum() -> None:
 
 @pytest.mark.parametrize(
     ("value", "currency", "expected"),
-    [("0.125", "USD", "0.12"), ("0.135", "USD", "0.14"), ("-0.125", "USD", "-0.12"), ("2.5", "JPY", "2"),
-     ("3.5", "JPY", "4"), ("1.0005", "KWD", "1.000"), ("1150.6845", "USD", "1150.68"), ("7", "USD", "7.00")],
+    [
+        ("0.125", "USD", "0.12"),
+        ("0.135", "USD", "0.14"),
+        ("-0.125", "USD", "-0.12"),
+        ("2.5", "JPY", "2"),
+        ("3.5", "JPY", "4"),
+        ("1.0005", "KWD", "1.000"),
+        ("1150.6845", "USD", "1150.68"),
+        ("7", "USD", "7.00"),
+    ],
 )
 def test_round_money_half_even(value: str, currency: str, expected: str) -> None:
     assert str(round_money(Decimal(value), currency)) == expected
 
 
-@given(st.decimals(min_value=-10**9, max_value=10**9, places=6, allow_nan=False, allow_infinity=False))
+@given(st.decimals(min_value=-(10**9), max_value=10**9, places=6, allow_nan=False, allow_infinity=False))
 def test_round_money_agrees_with_the_decimal_module(value: Decimal) -> None:
     assert round_money(value, "USD") == value.quantize(Decimal("0.01"), rounding=ROUND_HALF_EVEN)
 
 
 # --- lump sum -------------------------------------------------------------------------------------
 
-LUMP = FeeModel("lump_sum", "USD", amount=Decimal("6000000.00"),
-                period_start=date(2025, 4, 1), period_end=date(2026, 3, 31))
+LUMP = FeeModel(
+    "lump_sum", "USD", amount=Decimal("6000000.00"), period_start=date(2025, 4, 1), period_end=date(2026, 3, 31)
+)
 # The reported flights landed on 15–16 March 2025: a year from 16 March has a partial first and last month.
-LUMP_PARTIAL = FeeModel("lump_sum", "USD", amount=Decimal("6000000.00"),
-                        period_start=date(2025, 3, 16), period_end=date(2026, 3, 15))
+LUMP_PARTIAL = FeeModel(
+    "lump_sum", "USD", amount=Decimal("6000000.00"), period_start=date(2025, 3, 16), period_end=date(2026, 3, 15)
+)
 
 FULL_YEAR = [  # 365 days; 6,000,000 / 365 = 16,438.356164… per day
-    (date(2025, 4, 1), 30, "493150.68"), (date(2025, 5, 1), 31, "509589.04"), (date(2025, 6, 1), 30, "493150.68"),
-    (date(2025, 7, 1), 31, "509589.04"), (date(2025, 8, 1), 31, "509589.04"), (date(2025, 9, 1), 30, "493150.68"),
-    (date(2025, 10, 1), 31, "509589.04"), (date(2025, 11, 1), 30, "493150.68"),
-    (date(2025, 12, 1), 31, "509589.04"), (date(2026, 1, 1), 31, "509589.04"), (date(2026, 2, 1), 28, "460273.97"),
+    (date(2025, 4, 1), 30, "493150.68"),
+    (date(2025, 5, 1), 31, "509589.04"),
+    (date(2025, 6, 1), 30, "493150.68"),
+    (date(2025, 7, 1), 31, "509589.04"),
+    (date(2025, 8, 1), 31, "509589.04"),
+    (date(2025, 9, 1), 30, "493150.68"),
+    (date(2025, 10, 1), 31, "509589.04"),
+    (date(2025, 11, 1), 30, "493150.68"),
+    (date(2025, 12, 1), 31, "509589.04"),
+    (date(2026, 1, 1), 31, "509589.04"),
+    (date(2026, 2, 1), 28, "460273.97"),
     (date(2026, 3, 1), 31, "509589.07"),  # the last month: 6,000,000 − 5,490,410.93 (remainder +0.03)
 ]
 PARTIAL_YEAR = [  # 16 Mar 2025 – 15 Mar 2026, also 365 days
-    (date(2025, 3, 1), 16, "263013.70"), (date(2025, 4, 1), 30, "493150.68"), (date(2025, 5, 1), 31, "509589.04"),
-    (date(2025, 6, 1), 30, "493150.68"), (date(2025, 7, 1), 31, "509589.04"), (date(2025, 8, 1), 31, "509589.04"),
-    (date(2025, 9, 1), 30, "493150.68"), (date(2025, 10, 1), 31, "509589.04"),
-    (date(2025, 11, 1), 30, "493150.68"), (date(2025, 12, 1), 31, "509589.04"),
-    (date(2026, 1, 1), 31, "509589.04"), (date(2026, 2, 1), 28, "460273.97"),
+    (date(2025, 3, 1), 16, "263013.70"),
+    (date(2025, 4, 1), 30, "493150.68"),
+    (date(2025, 5, 1), 31, "509589.04"),
+    (date(2025, 6, 1), 30, "493150.68"),
+    (date(2025, 7, 1), 31, "509589.04"),
+    (date(2025, 8, 1), 31, "509589.04"),
+    (date(2025, 9, 1), 30, "493150.68"),
+    (date(2025, 10, 1), 31, "509589.04"),
+    (date(2025, 11, 1), 30, "493150.68"),
+    (date(2025, 12, 1), 31, "509589.04"),
+    (date(2026, 1, 1), 31, "509589.04"),
+    (date(2026, 2, 1), 28, "460273.97"),
     (date(2026, 3, 1), 15, "246575.37"),  # 6,000,000 − 5,753,424.63; a fresh share would be 246,575.34
 ]
 
 
-@pytest.mark.parametrize(("fee", "table"), [(LUMP, FULL_YEAR), (LUMP_PARTIAL, PARTIAL_YEAR)],
-                         ids=["apr-mar", "partial"])
+@pytest.mark.parametrize(
+    ("fee", "table"), [(LUMP, FULL_YEAR), (LUMP_PARTIAL, PARTIAL_YEAR)], ids=["apr-mar", "partial"]
+)
 def test_lump_sum_is_prorated_by_calendar_days_and_adds_up_exactly(
     fee: FeeModel, table: list[tuple[date, int, str]]
 ) -> None:
@@ -256,8 +369,10 @@ def test_lump_sum_invoice_lists_person_days_for_information_only() -> None:
     spans = [span("A", local(2025, 3, 16, 1)), span("B", local(2025, 3, 16, 2), local(2025, 3, 20, 9))]
     invoice = monthly_invoice(AGREEMENT, date(2025, 3, 1), spans, LUMP_PARTIAL, RULE)
     info = lines_of(invoice, "person_days")
-    assert [(line.person_id, line.days, line.amount) for line in info] == [("A", 16, Decimal("0.00")),
-                                                                           ("B", 4, Decimal("0.00"))]
+    assert [(line.person_id, line.days, line.amount) for line in info] == [
+        ("A", 16, Decimal("0.00")),
+        ("B", 4, Decimal("0.00")),
+    ]
     assert all(line.note.startswith("information only") for line in info)
     assert invoice.total == Decimal("263013.70")
     assert reconcile([invoice], spans, RULE, date(2025, 3, 1), date(2025, 3, 31)).ok
@@ -267,7 +382,9 @@ def test_days_held_after_a_lump_sum_period_are_not_covered_and_reconcile_shows_t
     spans = [span("A", local(2025, 3, 16, 1))]  # still held when the year paid for ends on 15 March 2026
     march = monthly_invoice(AGREEMENT, date(2026, 3, 1), spans, LUMP_PARTIAL, RULE)
     assert [(line.kind, line.days, str(line.amount)) for line in march.lines] == [
-        ("lump_sum", 15, "246575.37"), ("person_days", 15, "0.00")]
+        ("lump_sum", 15, "246575.37"),
+        ("person_days", 15, "0.00"),
+    ]
     result = reconcile([march], spans, RULE, date(2026, 3, 1), date(2026, 3, 31))
     assert result.billed_not_registered == []
     assert result.registered_not_billed == [("A", day) for day in sorted(days(date(2026, 3, 16), date(2026, 3, 31)))]
@@ -311,11 +428,15 @@ CORRECTED_HISTORY = [
 
 def test_a_correction_after_invoicing_adds_adjustment_lines_both_ways() -> None:
     april = monthly_invoice(AGREEMENT, date(2025, 4, 1), ISSUED_HISTORY, PER_DAY, RULE)
-    assert [(line.person_id, line.days, str(line.amount)) for line in april.lines] == [("A", 21, "1150.59"),
-                                                                                        ("B", 19, "1041.01")]
+    assert [(line.person_id, line.days, str(line.amount)) for line in april.lines] == [
+        ("A", 21, "1150.59"),
+        ("B", 19, "1041.01"),
+    ]
     may = monthly_invoice(AGREEMENT, date(2025, 5, 1), CORRECTED_HISTORY, PER_DAY, RULE, issued=[april])
     assert [(line.person_id, line.days, str(line.amount)) for line in lines_of(may, "person_days")] == [
-        ("A", 31, "1698.49"), ("C", 31, "1698.49")]
+        ("A", 31, "1698.49"),
+        ("C", 31, "1698.49"),
+    ]
     adjustments = lines_of(may, "adjustment")
     assert [(line.person_id, line.month, line.days, str(line.amount), line.billed_days) for line in adjustments] == [
         ("A", date(2025, 4, 1), -2, "-109.58", (date(2025, 4, 10), date(2025, 4, 11))),
@@ -334,15 +455,21 @@ def test_a_correction_after_invoicing_adds_adjustment_lines_both_ways() -> None:
     assert not stale.ok
     assert stale.billed_not_registered == [("A", date(2025, 4, 10)), ("A", date(2025, 4, 11))]
     assert stale.registered_not_billed == [("B", day) for day in sorted(days(date(2025, 4, 20), date(2025, 4, 24)))] + [
-        ("C", date(2025, 4, 28)), ("C", date(2025, 4, 29)), ("C", date(2025, 4, 30))]
+        ("C", date(2025, 4, 28)),
+        ("C", date(2025, 4, 29)),
+        ("C", date(2025, 4, 30)),
+    ]
 
     # Once adjusted, a month is not adjusted again; reverting the correction reverses the adjustments.
     june = monthly_invoice(AGREEMENT, date(2025, 6, 1), CORRECTED_HISTORY, PER_DAY, RULE, issued=[april, may])
     assert lines_of(june, "adjustment") == []
     reverted = monthly_invoice(AGREEMENT, date(2025, 6, 1), ISSUED_HISTORY, PER_DAY, RULE, issued=[april, may])
     assert [(line.person_id, line.month, line.days, str(line.amount)) for line in lines_of(reverted, "adjustment")] == [
-        ("A", date(2025, 4, 1), 2, "109.58"), ("B", date(2025, 4, 1), -5, "-273.95"),
-        ("C", date(2025, 4, 1), -3, "-164.37"), ("C", date(2025, 5, 1), -31, "-1698.49")]
+        ("A", date(2025, 4, 1), 2, "109.58"),
+        ("B", date(2025, 4, 1), -5, "-273.95"),
+        ("C", date(2025, 4, 1), -3, "-164.37"),
+        ("C", date(2025, 5, 1), -31, "-1698.49"),
+    ]
     assert reconcile([april, may, reverted], ISSUED_HISTORY, RULE, date(2025, 4, 1), date(2025, 6, 30)).ok
 
 
@@ -363,7 +490,10 @@ def test_lump_sum_adjustments_carry_days_but_no_money() -> None:
     may = monthly_invoice(AGREEMENT, date(2025, 5, 1), CORRECTED_HISTORY, LUMP, RULE, issued=[april])
     adjustments = lines_of(may, "adjustment")
     assert [(line.person_id, line.days, line.amount) for line in adjustments] == [
-        ("A", -2, Decimal("0.00")), ("B", 5, Decimal("0.00")), ("C", 3, Decimal("0.00"))]
+        ("A", -2, Decimal("0.00")),
+        ("B", 5, Decimal("0.00")),
+        ("C", 3, Decimal("0.00")),
+    ]
     assert may.total == Decimal("509589.04")
     assert reconcile([april, may], CORRECTED_HISTORY, RULE, date(2025, 4, 1), date(2025, 5, 31)).ok
 
@@ -400,20 +530,63 @@ FEE_ERRORS: list[tuple[dict[str, Any], str]] = [
     ({"kind": "per_person_day", "currency": "USD", "rate": Decimal("Infinity")}, "rate"),
     ({"kind": "per_person_day", "currency": "USD", "rate": RATE, "amount": Decimal(1)}, "amount"),
     ({"kind": "per_person_day", "currency": "USD", "rate": RATE, "period_start": date(2025, 1, 1)}, "period_start"),
-    ({"kind": "lump_sum", "currency": "USD", "period_start": date(2025, 4, 1), "period_end": date(2026, 3, 31)},
-     "amount"),
-    ({"kind": "lump_sum", "currency": "USD", "amount": Decimal("6000000.005"), "period_start": date(2025, 4, 1),
-      "period_end": date(2026, 3, 31)}, "amount"),
-    ({"kind": "lump_sum", "currency": "JPY", "amount": Decimal("0.5"), "period_start": date(2025, 4, 1),
-      "period_end": date(2026, 3, 31)}, "amount"),
-    ({"kind": "lump_sum", "currency": "USD", "amount": Decimal("0.03"), "period_start": date(2024, 1, 1),
-      "period_end": date(2024, 5, 1)}, "amount"),  # 0.01 × 4 months, the last (1 May) would be -0.01
+    (
+        {"kind": "lump_sum", "currency": "USD", "period_start": date(2025, 4, 1), "period_end": date(2026, 3, 31)},
+        "amount",
+    ),
+    (
+        {
+            "kind": "lump_sum",
+            "currency": "USD",
+            "amount": Decimal("6000000.005"),
+            "period_start": date(2025, 4, 1),
+            "period_end": date(2026, 3, 31),
+        },
+        "amount",
+    ),
+    (
+        {
+            "kind": "lump_sum",
+            "currency": "JPY",
+            "amount": Decimal("0.5"),
+            "period_start": date(2025, 4, 1),
+            "period_end": date(2026, 3, 31),
+        },
+        "amount",
+    ),
+    (
+        {
+            "kind": "lump_sum",
+            "currency": "USD",
+            "amount": Decimal("0.03"),
+            "period_start": date(2024, 1, 1),
+            "period_end": date(2024, 5, 1),
+        },
+        "amount",
+    ),  # 0.01 × 4 months, the last (1 May) would be -0.01
     ({"kind": "lump_sum", "currency": "USD", "amount": Decimal(6), "period_end": date(2026, 3, 31)}, "period_start"),
     ({"kind": "lump_sum", "currency": "USD", "amount": Decimal(6), "period_start": date(2025, 4, 1)}, "period_end"),
-    ({"kind": "lump_sum", "currency": "USD", "amount": Decimal(6), "period_start": date(2025, 4, 1),
-      "period_end": date(2025, 3, 31)}, "period_end"),
-    ({"kind": "lump_sum", "currency": "USD", "amount": Decimal(6), "rate": RATE, "period_start": date(2025, 4, 1),
-      "period_end": date(2026, 3, 31)}, "rate"),
+    (
+        {
+            "kind": "lump_sum",
+            "currency": "USD",
+            "amount": Decimal(6),
+            "period_start": date(2025, 4, 1),
+            "period_end": date(2025, 3, 31),
+        },
+        "period_end",
+    ),
+    (
+        {
+            "kind": "lump_sum",
+            "currency": "USD",
+            "amount": Decimal(6),
+            "rate": RATE,
+            "period_start": date(2025, 4, 1),
+            "period_end": date(2026, 3, 31),
+        },
+        "rate",
+    ),
 ]
 
 
@@ -433,10 +606,14 @@ def test_fee_model_errors_name_the_field(kwargs: dict[str, Any], field: str) -> 
         (lambda: CountingRule(time_zone="Mars/Olympus_Mons"), "time_zone"),
         (lambda: InvoiceLine("refund", "A", date(2025, 4, 1), 0, RATE, RATE, ""), "kind"),  # type: ignore[arg-type]
         (lambda: InvoiceLine("person_days", "A", date(2025, 4, 2), 0, RATE, RATE, ""), "month"),
-        (lambda: InvoiceLine("person_days", "A", date(2025, 4, 1), 2, RATE, RATE, "", (date(2025, 4, 1),)),
-         "billed_days"),
-        (lambda: InvoiceLine("person_days", "A", date(2025, 4, 1), 1, RATE, RATE, "", (date(2025, 5, 1),)),
-         "billed_days"),
+        (
+            lambda: InvoiceLine("person_days", "A", date(2025, 4, 1), 2, RATE, RATE, "", (date(2025, 4, 1),)),
+            "billed_days",
+        ),
+        (
+            lambda: InvoiceLine("person_days", "A", date(2025, 4, 1), 1, RATE, RATE, "", (date(2025, 5, 1),)),
+            "billed_days",
+        ),
         (lambda: Invoice(AGREEMENT, date(2025, 4, 2), "USD", ()), "month"),
     ],
 )
@@ -457,17 +634,30 @@ def test_invoice_csv_has_a_header_one_row_per_line_and_a_total() -> None:
     assert [row["kind"] for row in rows] == [*(["person_days"] * 3), *(["adjustment"] * 3), "total"]
     assert rows[0]["person_id"] == "'=HYPERLINK()"  # a spreadsheet must not run it
     assert rows[3] | {"note": ""} == {
-        "agreement_id": AGREEMENT, "invoice_month": "2025-05", "kind": "adjustment", "person_id": "A",
-        "month": "2025-04", "days": "-2", "unit_price": "54.79", "amount": "-109.58", "currency": "USD",
-        "billed_days": "2025-04-10 2025-04-11", "note": ""}
+        "agreement_id": AGREEMENT,
+        "invoice_month": "2025-05",
+        "kind": "adjustment",
+        "person_id": "A",
+        "month": "2025-04",
+        "days": "-2",
+        "unit_price": "54.79",
+        "amount": "-109.58",
+        "currency": "USD",
+        "billed_days": "2025-04-10 2025-04-11",
+        "note": "",
+    }
     assert rows[-1]["amount"] == str(may.total) == "3835.30"  # 3,725.72 + 2 days for the new person
     assert sum(Decimal(row["amount"]) for row in rows[:-1]) == Decimal(rows[-1]["amount"])
 
 
 def test_invoice_html_is_printable_self_contained_and_escaped() -> None:
     invoice = monthly_invoice(AGREEMENT, date(2025, 4, 1), [span("<b>A</b>", local(2025, 4, 10, 14))], PER_DAY, RULE)
-    page = invoice_html(invoice, agreement_name="Agreement <script>alert(1)</script> & co",
-                        sending_state="United States", receiving_state="El Salvador")
+    page = invoice_html(
+        invoice,
+        agreement_name="Agreement <script>alert(1)</script> & co",
+        sending_state="United States",
+        receiving_state="El Salvador",
+    )
     assert page.startswith("<!DOCTYPE html>")
     assert "@media print" in page and "@page" in page
     assert "<script" not in page and "&lt;script&gt;" in page and "&amp; co" in page
@@ -489,8 +679,9 @@ WINDOW = (date(2027, 12, 1), date(2028, 4, 30))
 def custody_spans(draw: st.DrawFn) -> CustodySpan:
     start = BASE + timedelta(minutes=draw(st.integers(-20 * 1440, 150 * 1440)))
     length = draw(st.none() | st.integers(0, 70 * 1440) | st.integers(0, 1440))
-    return CustodySpan(draw(st.sampled_from(["P1", "P2", "P3"])), start,
-                       None if length is None else start + timedelta(minutes=length))
+    return CustodySpan(
+        draw(st.sampled_from(["P1", "P2", "P3"])), start, None if length is None else start + timedelta(minutes=length)
+    )
 
 
 span_lists = st.lists(custody_spans(), max_size=6)
@@ -535,8 +726,9 @@ def test_person_days_never_counts_a_day_twice(
     assert sum(len(held) for month in by_month for held in month.values()) == sum(len(h) for h in whole.values())
 
 
-def invoice_run(histories: Sequence[Sequence[CustodySpan]], switches: Sequence[int], fee: FeeModel,
-                rule: CountingRule) -> list[Invoice]:
+def invoice_run(
+    histories: Sequence[Sequence[CustodySpan]], switches: Sequence[int], fee: FeeModel, rule: CountingRule
+) -> list[Invoice]:
     """Invoice MONTHS in order; the register's history becomes histories[i] from month switches[i - 1] on."""
     issued: list[Invoice] = []
     for index, month in enumerate(MONTHS):
@@ -548,9 +740,11 @@ def invoice_run(histories: Sequence[Sequence[CustodySpan]], switches: Sequence[i
 
 
 corrections = st.lists(span_lists, min_size=1, max_size=4).flatmap(
-    lambda histories: st.tuples(st.just(histories),
-                                st.lists(st.integers(1, len(MONTHS) - 1), min_size=len(histories) - 1,
-                                         max_size=len(histories) - 1).map(sorted)))
+    lambda histories: st.tuples(
+        st.just(histories),
+        st.lists(st.integers(1, len(MONTHS) - 1), min_size=len(histories) - 1, max_size=len(histories) - 1).map(sorted),
+    )
+)
 
 
 @given(corrections, rules, st.decimals(min_value=0, max_value=1000, places=2, allow_nan=False, allow_infinity=False))

@@ -76,8 +76,25 @@ _ONE_DAY = timedelta(days=1)
 # ISO 4217 minor units that are not 2 (the norm).  Exponent = digits after the decimal point.
 _MINOR_UNITS: dict[str, int] = {
     **dict.fromkeys(
-        ["BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "UYI", "VND", "VUV",
-         "XAF", "XOF", "XPF"],
+        [
+            "BIF",
+            "CLP",
+            "DJF",
+            "GNF",
+            "ISK",
+            "JPY",
+            "KMF",
+            "KRW",
+            "PYG",
+            "RWF",
+            "UGX",
+            "UYI",
+            "VND",
+            "VUV",
+            "XAF",
+            "XOF",
+            "XPF",
+        ],
         0,
     ),
     **dict.fromkeys(["BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"], 3),
@@ -124,8 +141,9 @@ def _check_decimal(name: str, value: object, currency: str, *, whole_minor_units
     if value < 0:
         raise ValueError(f"{name}: must not be negative, not {value}")
     if whole_minor_units and value != round_money(value, currency):
-        raise ValueError(f"{name}: must be in whole minor units of {currency} ({minor_unit(currency)} decimals), "
-                         f"not {value}")
+        raise ValueError(
+            f"{name}: must be in whole minor units of {currency} ({minor_unit(currency)} decimals), not {value}"
+        )
 
 
 # --- inputs ------------------------------------------------------------------------------------
@@ -207,8 +225,10 @@ class FeeModel:
         # last month a negative remainder (0.03 over Jan–May: 0.01 × 4 months, then -0.01).  Refuse it.
         _, last = lump_sum_share(self, self.period_end)
         if last < 0:
-            raise ValueError(f"amount: {self.amount} {self.currency} is too small to prorate over the period by "
-                             f"calendar days (the last month's share would be {last})")
+            raise ValueError(
+                f"amount: {self.amount} {self.currency} is too small to prorate over the period by "
+                f"calendar days (the last month's share would be {last})"
+            )
 
 
 @dataclass(frozen=True)
@@ -227,8 +247,9 @@ class CountingRule:
         try:
             ZoneInfo(self.time_zone)
         except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"time_zone: must be an IANA time zone such as 'America/El_Salvador', "
-                             f"not {self.time_zone!r}") from exc
+            raise ValueError(
+                f"time_zone: must be an IANA time zone such as 'America/El_Salvador', not {self.time_zone!r}"
+            ) from exc
 
     def local_day(self, instant: datetime) -> date:
         """The calendar day ``instant`` falls on in this rule's time zone."""
@@ -315,8 +336,9 @@ class InvoiceLine:
             if not self.person_id:
                 raise ValueError(f"person_id: a {self.kind} line must name the person")
             if len(self.billed_days) != abs(self.days):
-                raise ValueError(f"billed_days: must list exactly |days| = {abs(self.days)} days, "
-                                 f"not {len(self.billed_days)}")
+                raise ValueError(
+                    f"billed_days: must list exactly |days| = {abs(self.days)} days, not {len(self.billed_days)}"
+                )
             if any(_first_of_month(day) != self.month for day in self.billed_days):
                 raise ValueError(f"billed_days: every day must fall in {self.month:%Y-%m}")
 
@@ -484,16 +506,31 @@ def _adjust(month: date, person: str, billed: Counter[date], now: set[date], fee
     lines = []
     # Amounts are differences of rounded month amounts, so rounding never accumulates across corrections.
     if removed:
-        lines.append(InvoiceLine(
-            "adjustment", person, month, -len(removed), price, _day_amount(kept, fee) - _day_amount(before, fee),
-            f"correction to {month:%Y-%m}: {_plural(len(removed))} removed ({_day_ranges(removed)}){info}",
-            tuple(removed)))
+        lines.append(
+            InvoiceLine(
+                "adjustment",
+                person,
+                month,
+                -len(removed),
+                price,
+                _day_amount(kept, fee) - _day_amount(before, fee),
+                f"correction to {month:%Y-%m}: {_plural(len(removed))} removed ({_day_ranges(removed)}){info}",
+                tuple(removed),
+            )
+        )
     if added:
-        lines.append(InvoiceLine(
-            "adjustment", person, month, len(added), price,
-            _day_amount(kept + len(added), fee) - _day_amount(kept, fee),
-            f"correction to {month:%Y-%m}: {_plural(len(added))} added ({_day_ranges(added)}){info}",
-            tuple(added)))
+        lines.append(
+            InvoiceLine(
+                "adjustment",
+                person,
+                month,
+                len(added),
+                price,
+                _day_amount(kept + len(added), fee) - _day_amount(kept, fee),
+                f"correction to {month:%Y-%m}: {_plural(len(added))} added ({_day_ranges(added)}){info}",
+                tuple(added),
+            )
+        )
     return lines
 
 
@@ -528,8 +565,18 @@ def monthly_invoice(
     info = "" if fee.kind == "per_person_day" else "information only: covered by the lump sum; "
     for person, held in sorted(_covered_days(spans, rule, fee, first).items()):
         days = tuple(sorted(held))
-        lines.append(InvoiceLine("person_days", person, first, len(days), price, _day_amount(len(days), fee),
-                                 f"{info}{_day_ranges(days)}", days))
+        lines.append(
+            InvoiceLine(
+                "person_days",
+                person,
+                first,
+                len(days),
+                price,
+                _day_amount(len(days), fee),
+                f"{info}{_day_ranges(days)}",
+                days,
+            )
+        )
     lines.extend(_adjustments(spans, fee, rule, issued))
     return Invoice(agreement_id, first, fee.currency, tuple(lines))
 
@@ -540,8 +587,9 @@ def _lump_sum_line(first: date, fee: FeeModel) -> list[InvoiceLine]:
     if days == 0:
         return []
     period_days = (fee.period_end - fee.period_start).days + 1
-    note = (f"{days} of {period_days} days of the period {fee.period_start} to {fee.period_end} "
-            f"(prorated by calendar days)")
+    note = (
+        f"{days} of {period_days} days of the period {fee.period_start} to {fee.period_end} (prorated by calendar days)"
+    )
     if first == _first_of_month(fee.period_end):
         note += f"; the period's last month takes the rounding remainder so the months total {fee.amount:,f}"
     return [InvoiceLine("lump_sum", None, first, days, fee.amount, share, note)]
@@ -592,8 +640,19 @@ def reconcile(
 
 # --- exports -----------------------------------------------------------------------------------
 
-CSV_HEADER = ("agreement_id", "invoice_month", "kind", "person_id", "month", "days", "unit_price", "amount",
-              "currency", "billed_days", "note")
+CSV_HEADER = (
+    "agreement_id",
+    "invoice_month",
+    "kind",
+    "person_id",
+    "month",
+    "days",
+    "unit_price",
+    "amount",
+    "currency",
+    "billed_days",
+    "note",
+)
 
 
 def _cell(text: str) -> str:
@@ -612,9 +671,20 @@ def invoice_csv(invoice: Invoice) -> str:
     writer.writerow(CSV_HEADER)
     head = (_cell(invoice.agreement_id), f"{invoice.month:%Y-%m}")
     for line in invoice.lines:
-        writer.writerow((*head, line.kind, _cell(line.person_id or ""), f"{line.month:%Y-%m}", line.days,
-                         f"{line.unit_price:f}", f"{line.amount:f}", invoice.currency,
-                         " ".join(day.isoformat() for day in line.billed_days), _cell(line.note)))
+        writer.writerow(
+            (
+                *head,
+                line.kind,
+                _cell(line.person_id or ""),
+                f"{line.month:%Y-%m}",
+                line.days,
+                f"{line.unit_price:f}",
+                f"{line.amount:f}",
+                invoice.currency,
+                " ".join(day.isoformat() for day in line.billed_days),
+                _cell(line.note),
+            )
+        )
     writer.writerow((*head, "total", "", "", "", "", f"{invoice.total:f}", invoice.currency, "", ""))
     return out.getvalue()
 

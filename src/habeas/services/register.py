@@ -881,6 +881,8 @@ INTAKE_TABLES = tuple(
 # R26: which active orders forbid an event, and which an event carries out.
 FORBIDDEN_BY = {"custody.transferred": ("no_transfer",), "custody.transit_started": ("no_transfer",)}
 VERBS_FOR_ORDERS = {"custody.transferred": "a transfer out", "custody.transit_started": "a transfer"}
+
+
 def goes_where_ordered(destination: str | None, court_state: str, place: str | None) -> bool:
     """Whether a transfer to ``destination`` is the return an order asked for.
 
