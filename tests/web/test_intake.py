@@ -10,14 +10,20 @@ import csv
 import io
 import re
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
-from habeas.domain.access import Principal, Role
+from habeas.api.app import create_app
+from habeas.api.config import ApiConfig
+from habeas.domain.access import Role
+from habeas.store.job_tables import import_jobs
 from habeas.store.register_tables import episodes, people
 from habeas.store.tables import events
+from habeas.web.intake_jobs import STALE
+from tests.api.support import FAST
+from tests.web.roles_support import main_of
 from tests.web.support import Site, csrf_of, sign_in
 
 # The site's clock is 2025-03-16 08:04 UTC = 02:04 in San Salvador (UTC-6): form times are local.
@@ -214,19 +220,53 @@ def test_accept_valid_rows_admits_them_and_offers_the_rejected_rows_as_csv(site:
     assert [(r["given_names"], r["errors"]) for r in rows] == [("Persona2", "sex: must be F, M or X")]
     # Another account cannot read this officer's report.
     assert officer(site, Role.DIRECTOR).get(location).status_code == 404
+    # The progress count went into the job's row on PostgreSQL (any worker shows it); on SQLite the import holds
+    # the write lock until it commits, so the count stayed in this process (and the import did not wait on it).
+    with site.engine.connect() as conn:
+        counted = conn.execute(select(import_jobs.c.admitted).where(import_jobs.c.job_id == location.rsplit("/")[-1]))
+        assert counted.scalar_one() == (0 if site.engine.dialect.name == "sqlite" else 2)
+
+
+def _set_job(site: Site, location: str, **values: object) -> None:
+    with site.engine.begin() as conn:
+        conn.execute(update(import_jobs).where(import_jobs.c.job_id == location.rsplit("/", 1)[1]).values(**values))
 
 
 def test_a_running_import_shows_its_progress_and_asks_the_browser_to_refresh(site: Site) -> None:
     client = officer(site)
     location = upload(client, MANIFEST_HEAD + "\n" + manifest_row(1) + "\n")
     finished(client, location)
-    account = site.app.state.habeas.accounts.account(site.usernames[Role.INTAKE])
-    who = Principal(account["account_id"], account["username"], Role.INTAKE)
-    job = site.app.state.habeas_intake_jobs.get(location.rsplit("/", 1)[1], who)
-    job.phase, job.total, job.admitted = "admitting", 10, 3  # as the progress callback leaves it mid-way
+    # As the progress callback leaves it mid-way (the job's row is what every worker reads).
+    _set_job(site, location, phase="admitting", total=10, admitted=3, updated_at=site.clock())
     page = client.get(location)
     assert page.headers["refresh"] == "2" and "Ingresando: 3 de 10 personas." in page.text
     assert 'value="30"' in page.text, "the <progress> bar"
+
+
+def test_another_server_worker_shows_the_job_and_its_rejected_rows(site: Site) -> None:
+    """``habeas serve --workers N``: the status page and the correction file may come from another process."""
+    client = officer(site)
+    text = "\n".join([MANIFEST_HEAD, manifest_row(1), manifest_row(2, sex="Q")]) + "\n"
+    location = upload(client, text, accept_valid=True)
+    report = finished(client, location)
+    other = create_app(ApiConfig(site.engine, site.ledger_id, site.clock, hasher=FAST))
+    other.state.habeas_web = site.app.state.habeas_web  # the same secret, as habeas serve gives every worker
+    elsewhere = TestClient(other, cookies=client.cookies)
+    page = elsewhere.get(location)
+    assert page.status_code == 200 and main_of(page.text) == main_of(report)
+    rows = list(csv.DictReader(io.StringIO(elsewhere.get(f"{location}/rejected.csv").text)))
+    assert [(r["given_names"], r["errors"]) for r in rows] == [("Persona2", "sex: must be F, M or X")]
+
+
+def test_a_job_whose_worker_stopped_is_shown_as_failed_not_running_forever(site: Site) -> None:
+    client = officer(site)
+    location = upload(client, MANIFEST_HEAD + "\n" + manifest_row(1) + "\n")
+    finished(client, location)
+    _set_job(site, location, phase="admitting", updated_at=site.clock() - STALE + timedelta(seconds=1))
+    assert "refresh" in client.get(location).headers  # still within STALE: running
+    _set_job(site, location, phase="admitting", updated_at=site.clock() - STALE - timedelta(seconds=1))
+    page = client.get(location)
+    assert "refresh" not in page.headers and "the server stopped during it" in page.text
 
 
 def test_a_manifest_upload_refuses_a_file_that_is_not_utf8_text(site: Site) -> None:

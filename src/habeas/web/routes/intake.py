@@ -35,12 +35,11 @@ from habeas.domain.manifest import (
     parse_manifest,
 )
 from habeas.errors import Conflict, InvalidInput, NotFound
-from habeas.services.intake import rejected_csv
 from habeas.services.register import PossibleDuplicates, RegisterService
 from habeas.web import i18n
 from habeas.web.facility import facility_ids
 from habeas.web.i18n import N_
-from habeas.web.intake_jobs import MAX_BYTES, jobs, start_import
+from habeas.web.intake_jobs import MAX_BYTES, load_job, load_rejected, start_import
 from habeas.web.person import BASIS_KIND_NAMES
 from habeas.web.render import render
 from habeas.web.session import csrf_protected, page_guard, web_config
@@ -195,13 +194,13 @@ def upload_manifest(
         context = {"facilities": facilities, "form": {"facility_id": facility_id, "accept_valid": accept_valid},
                    "errors": errors, "max_mb": MAX_BYTES // 1_000_000}  # fmt: skip
         return render(request, "intake_manifest.html", context, status=422, who=who)
-    job = start_import(request, who, text, facility_id, manifest.filename or "manifest.csv", accept_valid == "yes")
-    return RedirectResponse(f"/intake/manifest/{job.job_id}", 303)
+    job_id = start_import(request, who, text, facility_id, manifest.filename or "manifest.csv", accept_valid == "yes")
+    return RedirectResponse(f"/intake/manifest/{job_id}", 303)
 
 
 @router.get("/intake/manifest/{job_id}")
 def manifest_status(job_id: str, request: Request, who: Officer) -> Response:
-    job = jobs(request).get(job_id, who)
+    job = load_job(request, job_id, who)
     if job is None:
         return render(request, "intake_job.html", {"job": None}, status=404, who=who)
     response = render(request, "intake_job.html", {"job": job}, who=who)
@@ -215,9 +214,11 @@ def manifest_status(job_id: str, request: Request, who: Officer) -> Response:
 @router.get("/intake/manifest/{job_id}/rejected.csv")
 def rejected_rows(job_id: str, request: Request, who: Officer) -> Response:
     """The rows that were not admitted, with an ``errors`` column: fix them and upload the file again."""
-    job = jobs(request).get(job_id, who)
-    if job is None or job.result is None or job.parsed is None or not job.result.errors:
+    config = app_state(request).config
+    found = load_rejected(config.engine, config.ledger_id, job_id, who)
+    if found is None:
         return Response(status_code=404)
-    name = f"rejected-{job.filename.removesuffix('.csv')}.csv".replace('"', "")
-    return Response(rejected_csv(job.parsed, job.result), media_type="text/csv; charset=utf-8",
+    filename, rows = found
+    name = f"rejected-{filename.removesuffix('.csv')}.csv".replace('"', "")
+    return Response(rows, media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})  # fmt: skip
