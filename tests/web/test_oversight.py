@@ -38,6 +38,7 @@ def test_verification_runs_on_request_only_and_its_result_is_kept(
     assert f"<dd>{head(fresh)}</dd>" in page.text and runs == [], "a page load never reads the whole ledger"
     checked = inspector.post("/oversight/verify", data={"csrf": csrf_of(page.text)})
     assert runs == [1] and "intact" in checked.text
+    assert checked.history == [], "the answer itself, not a redirect that another server worker would serve"
     assert f"{head(fresh)} events and 0 checkpoints verified" in checked.text
     assert "checkpoint signatures were not checked" in checked.text  # the report's own note, not hidden
     inspector.get("/oversight")

@@ -59,7 +59,8 @@ def _b64(data: bytes) -> str:
 
 
 def _oversight_page(request: Request, who: Principal, proof_errors: dict[str, str] | None = None,
-                    form: dict[str, str] | None = None, status: int = 200) -> Response:  # fmt: skip
+                    form: dict[str, str] | None = None, status: int = 200,
+                    check: LedgerCheck | None = None) -> Response:  # fmt: skip
     config = app_state(request).config
     with config.engine.connect() as conn:
         head = read_head(conn, config.ledger_id)
@@ -68,7 +69,7 @@ def _oversight_page(request: Request, who: Principal, proof_errors: dict[str, st
     defaults = {"tree_size": str(latest.size if latest else head.size), "size2": str(head.size),
                 "size1": str(stored[0].size if stored else 1), "seq": "1"}  # fmt: skip
     context = {
-        "head": head, "root": _b64(head.root), "check": _last_check(request), "checkpoints": stored[::-1],
+        "head": head, "root": _b64(head.root), "check": check or _last_check(request), "checkpoints": stored[::-1],
         "latest": latest, "b64": _b64, "errors": proof_errors or {}, "form": {**defaults, **(form or {})},
         "may_read_access_log": allowed(who.role, P.ACCESS_LOG_READ),
         "may_inspect": allowed(who.role, P.INSPECTION_RECORD), "now": config.clock(),
@@ -83,12 +84,16 @@ def oversight_page(request: Request, who: Annotated[Principal, page_guard(P.LEDG
 
 @router.post("/oversight/verify", dependencies=[csrf_protected()])
 def verify(request: Request, who: Annotated[Principal, page_guard(P.LEDGER_READ)]) -> Response:
-    """Recheck the chain, the Merkle tree and every stored checkpoint now (``habeas verify``)."""
+    """Recheck the chain, the Merkle tree and every stored checkpoint now (``habeas verify``).
+
+    The answer is the page with the result, not a redirect to it: with several server workers the page
+    that followed a redirect could come from another process, which never ran this check.  The last check
+    is also kept in this process and shown on its later page loads, with when and by whom it ran."""
     config = app_state(request).config
     with _verifying, config.engine.connect() as conn:
         report = verify_ledger(conn, config.ledger_id)
-    request.app.state.habeas_ledger_check = LedgerCheck(report, config.clock(), who.username)
-    return RedirectResponse("/oversight#verification", 303)
+    check = request.app.state.habeas_ledger_check = LedgerCheck(report, config.clock(), who.username)
+    return _oversight_page(request, who, check=check)
 
 
 def _download(body: str | bytes, name: str, media_type: str) -> Response:
