@@ -71,8 +71,10 @@ def test_the_language_switch_works_with_the_keyboard(new_page: Callable[[str], P
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.className") == "skip", "the skip link comes first"
     page.locator("form.lang button[value=en]").focus()
-    page.keyboard.press("Enter")
-    page.wait_for_load_state()
+    # A key press, unlike a click, does not wait for the navigation it starts: wait for it explicitly
+    # (wait_for_load_state alone could return on the page that was already loaded).
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
     assert page.get_attribute("html", "lang") == "en"
     page.goto("/statistics")
     assert page.get_attribute("html", "lang") == "en", "the choice is remembered"
