@@ -6,11 +6,16 @@ TRUNCATE on PostgreSQL) on the event table, checked after every migration.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
-from sqlalchemy import Engine, inspect, text
+from alembic import command
+from sqlalchemy import Engine, insert, inspect, select, text
 from sqlalchemy.exc import DBAPIError
 
 from habeas.store import migrate
+from habeas.store.engine import make_engine
+from habeas.store.register_tables import alert_refs, alerts
 from habeas.store.tables import metadata
 from tests.conftest import at
 from tests.ledger.support import new_ledger, note
@@ -136,3 +141,24 @@ class TestMigrationsOnPostgreSQL(MigrationContract):
                 ).scalars()
             )
         assert "ix_person_documents_person" in plan, plan
+
+
+def test_0009_fills_alert_refs_from_the_alerts_already_recorded(tmp_path: Path) -> None:
+    """A register migrated from 0008 gets one alert_refs row per (alert, id named), so old alerts are found too."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    migrate.upgrade(engine)
+    with engine.begin() as conn:  # as a 0008 database was: no alert_refs yet, alerts already raised
+        conn.execute(text("DROP TABLE alert_refs"))
+    command.stamp(migrate.alembic_config(engine), "0008")
+    row = {"ledger_id": "l1", "severity": "critical", "message": "m", "raised_at": at(), "raised_seq": 1}
+    with engine.begin() as conn:
+        conn.execute(insert(alerts), [
+            {**row, "alert_id": "a1", "rule": "R26", "subject": "order-1", "refs": '["order-1","person-1"]'},
+            {**row, "alert_id": "a2", "rule": "R3", "subject": "person-2", "refs": "[]"},
+        ])  # fmt: skip
+    migrate.upgrade(engine)
+    with engine.connect() as conn:
+        rows = conn.execute(select(alert_refs.c.ref, alert_refs.c.alert_id).order_by(alert_refs.c.ref)).all()
+    assert [tuple(r) for r in rows] == [("order-1", "a1"), ("person-1", "a1")]
+    assert migrate.current_revision(engine) == migrate.head_revision(engine)
+    engine.dispose()

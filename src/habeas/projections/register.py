@@ -24,6 +24,7 @@ from habeas.ledger.log import read_events_by_id
 from habeas.ledger.timefmt import parse_instant
 from habeas.store.bulk import among, insert_dicts, update_rows
 from habeas.store.register_tables import (
+    alert_refs,
     alerts,
     cells,
     episodes,
@@ -425,6 +426,13 @@ def _alert_raised(conn: Connection, ledger: str, items: list[Item]) -> None:
             for e, p in items
         ],
     )
+    refs = [
+        {"ledger_id": ledger, "ref": ref, "alert_id": p["alert_id"]}
+        for _, p in items
+        for ref in sorted(set(p.get("refs", [])))
+    ]
+    if refs:
+        insert_dicts(conn, alert_refs, refs)
 
 
 def _alert_resolved(conn: Connection, ledger: str, items: list[Item]) -> None:

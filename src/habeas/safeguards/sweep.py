@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Engine, Select, or_, select, true
+from sqlalchemy import Connection, Engine, Select, select
 
 from habeas.domain.alerts import AlertRaised, AlertResolved
 from habeas.domain.policy import Policy
@@ -30,7 +30,8 @@ from habeas.policy.loader import load_policy
 from habeas.safeguards.catalogue import BY_ID
 from habeas.safeguards.checks import SWEEP_CHECKS, SWEPT_RULES, Context, Finding, Known, facilities_policies
 from habeas.services.unit_of_work import Work, unit_of_work
-from habeas.store.register_tables import alerts
+from habeas.store.bulk import among
+from habeas.store.register_tables import alert_refs, alerts
 
 ACTOR = "system:safeguards"
 NAMESPACE = uuid.UUID("6f1c1d52-55a4-4e4b-9d0e-8b8f5d6d3c11")
@@ -108,16 +109,10 @@ def reconcile(
         current.setdefault(f.rule, {})[f.subject] = f
     scoped = persons is not None or cell_ids is not None
     in_scope = set(persons or ()) | set(cell_ids or ()) | set(unit_ids or ())
-    where = [alerts.c.ledger_id == ledger, alerts.c.resolved_at.is_(None), alerts.c.rule.in_(sorted(SWEPT_RULES))]
     refs_of: dict[tuple[str, str], set[str]] = {}
     if scoped:
         open_alerts = {}
-        query = select(alerts.c.alert_id, alerts.c.rule, alerts.c.subject, alerts.c.refs).where(
-            *where[:2],
-            alerts.c.rule.in_(sorted(SWEPT_RULES | {"R13"})),
-            _scope_filter({f.subject for f in findings}, in_scope),
-        )
-        for alert_id, rule, subject, refs in work.conn.execute(query):
+        for alert_id, rule, subject, refs in _scoped_open_alerts(work.conn, ledger, findings, in_scope):
             if rule == "R13" and '"count:' in refs:  # raised by a roll call: a person closes it, not the sweep
                 continue
             open_alerts.setdefault(rule, {})[subject] = alert_id
@@ -131,7 +126,7 @@ def reconcile(
         for subject in sorted(found.keys() - open_alerts.get(rule_id, {}).keys())
     ]
     for f in new:
-        rule = BY_ID[f.rule]
+        entry = BY_ID[f.rule]
         # Unique even when the same breach recurs at the same instant after being resolved.
         alert_id = str(
             uuid.uuid5(NAMESPACE, f"{ledger}/{f.rule}/{f.subject}/{format_instant(at)}/{base + result.raised}")
@@ -141,7 +136,7 @@ def reconcile(
             AlertRaised(
                 alert_id=alert_id,
                 rule=f.rule,
-                severity=rule.severity,
+                severity=entry.severity,
                 subject=f.subject,
                 message=f.message,
                 refs=f.refs,
@@ -210,28 +205,35 @@ def _plain_rows(conn: Connection, query: Select[Any]) -> list[tuple[Any, ...]]:
         cursor.close()
 
 
-# A command touches a few people and cells: past this many ids, reading every open alert is quicker.
-# The filter below still reads every open alert's refs to match them, once per id: a chunk of a mass
-# intake (500 people) made it 500 LIKEs per open alert, a fifth of the intake's time.
-SCOPED_READ_MAX = 50
-
-
-def _scope_filter(subjects: set[str], in_scope: set[str]) -> Any:
+def _scoped_open_alerts(
+    conn: Connection, ledger: str, findings: Sequence[Finding], in_scope: set[str]
+) -> list[tuple[str, str, str, str]]:
     """The open alerts a scoped reconcile needs, instead of every open alert of the ledger.
 
     It compares them with the findings (alerts about the findings' subjects) and resolves only alerts in
-    the scope (about its people, cells and units, or whose refs name them; see below), so these are all it
-    can touch.  Refs are JSON lists of ids: an id is matched as ``"id"`` inside the text, and the match is
-    checked exactly afterwards (``%`` or ``_`` in an id only widen it).  An id JSON would escape, or a
-    scope too large for one query, reads every open alert as before.
+    the scope (about its people, cells and units, or whose refs name them), so these are all it can touch:
+    those whose subject is a finding's or in the scope (``ix_alerts_subject``), and those whose refs name
+    an id of the scope (``alert_refs``).  Two index lookups, whatever the number of open alerts.
     """
-    wanted = subjects | in_scope
-    if len(wanted) > SCOPED_READ_MAX or any(ch in '\\"' or ord(ch) < 0x20 for ident in in_scope for ch in ident):
-        return true()
-    return or_(
-        alerts.c.subject.in_(sorted(wanted)),
-        *(alerts.c.refs.like(f'%"{ident}"%') for ident in sorted(in_scope)),
+    columns = (alerts.c.alert_id, alerts.c.rule, alerts.c.subject, alerts.c.refs)
+    where = (
+        alerts.c.ledger_id == ledger,
+        alerts.c.resolved_at.is_(None),
+        alerts.c.rule.in_(sorted(SWEPT_RULES | {"R13"})),
     )
+    subjects = sorted({f.subject for f in findings} | in_scope)
+    found: dict[str, tuple[str, str, str, str]] = {}
+    if subjects:
+        for row in conn.execute(select(*columns).where(*where, among(conn, alerts.c.subject, subjects))):
+            found[row.alert_id] = tuple(row)
+    if in_scope:
+        named = select(alert_refs.c.alert_id).where(
+            alert_refs.c.ledger_id == ledger, among(conn, alert_refs.c.ref, sorted(in_scope))
+        )
+        query = select(*columns).where(*where, alerts.c.alert_id.in_(named))
+        for row in conn.execute(query):
+            found[row.alert_id] = tuple(row)
+    return [found[alert_id] for alert_id in sorted(found)]
 
 
 def sweep(

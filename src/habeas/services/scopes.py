@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import JSON, Connection, Select, cast, exists, func, or_, select, union
+from sqlalchemy import Connection, Select, exists, or_, select, union
 
 from habeas.domain.access import Principal, Role
 from habeas.errors import NotFound
 from habeas.store.law_tables import cases, defendants, orders
-from habeas.store.register_tables import alerts
+from habeas.store.register_tables import alert_refs, alerts
 from habeas.store.transfer_tables import transferees
 
 
@@ -36,22 +36,18 @@ def visible_people(ledger: str, principal: Principal) -> Select[tuple[str]] | No
     return None
 
 
-def visible_alerts(dialect: str, ledger: str, principal: Principal) -> Any | None:
+def visible_alerts(ledger: str, principal: Principal) -> Any | None:
     """A condition on ``alerts``: those ``principal`` may read, or None when it reads them all.
 
     An alert is about someone in scope when its subject is one of their people, or when its references
-    name one: an R26 alert's subject is the order, a R28 alert's the case and defendant, and the court that
-    issued the order (or the state whose transferee it concerns) must see it.  References are JSON lists.
+    name one (``alert_refs``): an R26 alert's subject is the order, a R28 alert's the case and defendant,
+    and the court that issued the order (or the state whose transferee it concerns) must see it.
     """
     scope = visible_people(ledger, principal)
     if scope is None:
         return None
-    if dialect == "postgresql":
-        ref = func.json_array_elements_text(cast(alerts.c.refs, JSON)).table_valued("value")
-    else:
-        ref = func.json_each(alerts.c.refs).table_valued("value")
-    names_one = exists(select(ref.c.value).where(ref.c.value.in_(scope)))
-    return or_(alerts.c.subject.in_(scope), names_one)
+    named = select(alert_refs.c.alert_id).where(alert_refs.c.ledger_id == ledger, alert_refs.c.ref.in_(scope))
+    return or_(alerts.c.subject.in_(scope), alerts.c.alert_id.in_(named))
 
 
 def person_visible(conn: Connection, ledger: str, principal: Principal, person_id: str) -> bool:

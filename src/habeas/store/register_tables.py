@@ -190,5 +190,14 @@ alerts = Table(
 Index("ix_alerts_open", alerts.c.ledger_id, alerts.c.resolved_at, alerts.c.severity)
 Index("ix_alerts_subject", alerts.c.ledger_id, alerts.c.subject)
 
+# Each alert's references (its refs JSON list), one row per id named, so that "the alerts naming this person"
+# is an index lookup, not a scan of every alert's refs: the safeguards after a command (an R26 alert's
+# subject is the order, its refs name the person) and the scoped alert lists of courts and liaisons (0009).
+alert_refs = Table(
+    "alert_refs", metadata, ledger_key(),
+    Column("ref", String(200), primary_key=True),
+    Column("alert_id", String(64), primary_key=True),
+)  # fmt: skip
+
 PROJECTION_TABLES = (facilities, units, cells, people, person_documents, person_keys, episodes, stays, person_events,
-                     population, roll_calls, alerts)  # fmt: skip
+                     population, roll_calls, alerts, alert_refs)  # fmt: skip

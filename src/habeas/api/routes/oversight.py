@@ -64,7 +64,7 @@ def list_alerts(
             query = query.where(column == value)
     order = {"critical": 0, "high": 1, "medium": 2, "low": 3}
     with request_connection(request) as conn:
-        if (scope := visible_alerts(conn.dialect.name, ledger, who)) is not None:
+        if (scope := visible_alerts(ledger, who)) is not None:
             query = query.where(scope)
         rows = [dict(r._mapping) for r in conn.execute(query.order_by(alerts.c.raised_at).limit(limit))]
     for r in rows:

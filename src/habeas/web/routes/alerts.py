@@ -52,8 +52,8 @@ class AlertLine:
         return refs
 
 
-def _scoped(conn: Connection, query: Select[Any], ledger: str, who: Principal) -> Select[Any]:
-    scope = visible_alerts(conn.dialect.name, ledger, who)
+def _scoped(query: Select[Any], ledger: str, who: Principal) -> Select[Any]:
+    scope = visible_alerts(ledger, who)
     return query if scope is None else query.where(scope)
 
 
@@ -69,7 +69,7 @@ def alert_lines(
     conn: Connection, ledger: str, who: Principal, status: str, severity: str | None, rule: str | None
 ) -> tuple[list[AlertLine], list[tuple[str, int]]]:
     """The alerts ``who`` may read, most severe first then longest open; and the count by severity."""
-    query = _scoped(conn, select(alerts).where(alerts.c.ledger_id == ledger), ledger, who)
+    query = _scoped(select(alerts).where(alerts.c.ledger_id == ledger), ledger, who)
     if status != "all":
         query = query.where(alerts.c.resolved_at.is_(None) if status == "open" else alerts.c.resolved_at.is_not(None))
     if rule:
@@ -134,7 +134,7 @@ def _alert_page(
     ledger = config.ledger_id
     with config.engine.begin() as conn:
         one = select(alerts).where(alerts.c.ledger_id == ledger, alerts.c.alert_id == alert_id)
-        row = conn.execute(_scoped(conn, one, ledger, who)).first()
+        row = conn.execute(_scoped(one, ledger, who)).first()
         if row is None:  # outside the scope looks exactly like absent
             return render(request, "missing.html", {"what": "alert"}, status=404, who=who)
         line = _lines(conn, ledger, [row])[0]

@@ -30,4 +30,4 @@ def upgrade() -> None:
 def downgrade() -> None:
     bind = op.get_bind()
     for table in reversed(PROJECTION_TABLES):
-        table.drop(bind)
+        table.drop(bind, checkfirst=True)  # a later migration's downgrade may have dropped one (0009)
