@@ -95,8 +95,10 @@ def is_sqlite(engine_or_conn: Engine | Connection) -> bool:
 
 
 # Rows SQLite's ANALYZE reads per index (0 = all): enough for the planner to tell a selective
-# index from a poor one, in milliseconds even on a register of a million people.
-ANALYSIS_LIMIT = 1000
+# index from a poor one, in a fifth of a second on a register of a million people.  Not 1,000: its
+# estimates then capped every ledger at ~1,000 rows, so the safeguards after a one-person command
+# read a rule's whole candidate range (60 ms a check at 1M) instead of the person's own rows.
+ANALYSIS_LIMIT = 20_000
 # When the statistics are stale: the table has more than doubled (or halved) since ANALYZE
 # last saw it, beyond a floor.  Plans go wrong when the planner thinks a big table is empty,
 # not when it is off by 10 %; refreshing at each doubling costs O(log n) ANALYZEs for a
