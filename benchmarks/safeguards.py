@@ -99,6 +99,10 @@ What is measured, per backend and size (wall clock, ``time.perf_counter``)
 3. The steady state: a second sweep at the same instant (nothing new: no event; best of
    ``--repeat``).  It reads every open alert first, then ``find`` (whose findings already open as alerts
    carry no message: only a new alert needs one), and compares.
+4. One command's safeguards in that register (``command_check_s``): what every command runs before it
+   commits (``services.safeguarding.after_command``: ``find`` and the scoped ``reconcile``) for 1 and
+   for 500 held people and their cells, in a write transaction; best of 3.  No target: it shows that a
+   command's checks do not grow with the register or its half a million open alerts.
 
 On SQLite each timed stretch starts with an empty WAL.  On PostgreSQL with autovacuum off (as on
 the development machines) ``VACUUM ANALYZE`` runs, untimed, after the first sweep, standing in for
@@ -142,7 +146,7 @@ import orjson
 from pydantic import BaseModel
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import Connection, Engine, insert, text
+from sqlalchemy import Connection, Engine, insert, select, text
 
 from _common import default_postgres_url, machine_info, scratch_postgres_database, url_string
 from habeas.domain import custody as c
@@ -156,8 +160,8 @@ from habeas.ledger.timefmt import format_instant
 from habeas.policy.loader import load_policy
 from habeas.projections.law import calculate, death_missing, stored_deadline, stored_limit
 from habeas.safeguards import checks as checks_module
-from habeas.safeguards.checks import SWEEP_CHECKS, Context, Finding, facilities_policies
-from habeas.safeguards.sweep import find, sweep
+from habeas.safeguards.checks import HELD_VALUES, SWEEP_CHECKS, Context, Finding, facilities_policies
+from habeas.safeguards.sweep import find, reconcile, sweep
 from habeas.services.register import RegisterService
 from habeas.services.unit_of_work import unit_of_work
 from habeas.store.bulk import insert_rows
@@ -289,6 +293,11 @@ class FacilityPlan:
     people: list[Person]
     cases: list[dict[str, Any]]  # case_id, reference, group_case, opened_at, court
     separates: bool  # the housing assigner keeps untried and convicted apart (MR 11(b))
+
+
+# One command's safeguards are timed for this many people after the sweeps: one admission or move, and a
+# chunk of a mass intake.
+COMMAND_PEOPLE = (1, 500)
 
 
 def facility_count(size: int) -> int:
@@ -1264,6 +1273,7 @@ class SizeResult:
     first_events: int = 0
     steady_s: list[float] = field(default_factory=list)
     steady_events: int = 0
+    command_check_s: dict[str, float] = field(default_factory=dict)  # people -> one command's checks, best of 3
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -1287,6 +1297,7 @@ class SizeResult:
             "steady_sweep_s": round(min(self.steady_s), 3),
             "steady_sweep_runs_s": [round(s, 3) for s in self.steady_s],
             "steady_sweep_events": self.steady_events,
+            "command_check_s": {k: round(v, 4) for k, v in self.command_check_s.items()},
         }
 
 
@@ -1515,11 +1526,39 @@ class Bench:
                 if again.raised or again.resolved:
                     raise SystemExit(f"{self.backend}: a second sweep at the same instant raised {again.raised} and "
                                      f"resolved {again.resolved}")  # fmt: skip
+            for count in COMMAND_PEOPLE:
+                result.command_check_s[str(count)] = self.time_command_check(engine, ledger, count)
             self.say(
                 f"{size:,}: first sweep {result.first_sweep_s:.2f} s ({result.first_events:,} events), "
-                f"steady {min(result.steady_s):.2f} s"
+                f"steady {min(result.steady_s):.2f} s; one command's checks "
+                + ", ".join(f"{n} people {t * 1000:.0f} ms" for n, t in result.command_check_s.items())
             )
         return result
+
+    def time_command_check(self, engine: Engine, ledger: str, count: int) -> float:
+        """What one command's safeguards cost (services.safeguarding.after_command): ``find`` and the scoped
+        ``reconcile`` for ``count`` held people and their cells, in a write transaction; best of 3."""
+        with engine.connect() as conn:
+            rows = conn.execute(
+                select(episodes.c.person_id, episodes.c.cell_id)
+                .where(episodes.c.ledger_id == ledger, episodes.c.status.in_(HELD_VALUES))
+                .order_by(episodes.c.person_id)
+                .limit(count)
+            ).all()
+            persons = [r.person_id for r in rows]
+            cell_ids = sorted({r.cell_id for r in rows if r.cell_id})
+            unit_ids = sorted(set(conn.execute(select(cells.c.unit_id).where(cells.c.cell_id.in_(cell_ids))).scalars()))
+        best = math.inf
+        for _ in range(3):
+            self.settle()
+            with unit_of_work(engine, ledger, "bench:command", AT + timedelta(hours=1)) as work:
+                start = time.perf_counter()
+                found = find(work.conn, ledger, AT, persons=persons, cell_ids=cell_ids)
+                done = reconcile(work, ledger, AT, found, persons=persons, cell_ids=cell_ids, unit_ids=unit_ids)
+                best = min(best, time.perf_counter() - start)
+                if done.raised or done.resolved:
+                    raise SystemExit(f"{self.backend}: a scoped check after the sweep changed {done} alerts")
+        return best
 
     def profile_find(self, engine: Engine, ledger: str, size: int) -> None:
         self.settle()
