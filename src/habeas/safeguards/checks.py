@@ -321,7 +321,12 @@ def check_provisional_detention(ctx: Context) -> Iterable[Finding]:
                 )
             )
             if ctx.persons is not None:
-                query = query.where(_among(ctx, instruments.c.person_id, ctx.persons))
+                # Through the people's episodes (ix_episodes_person, then ix_instruments_episode): filtering
+                # the class's whole candidate range by person read ~60,000 orders at 1M for one person.
+                theirs = select(episodes.c.episode_id).where(
+                    episodes.c.ledger_id == ctx.ledger, _among(ctx, episodes.c.person_id, ctx.persons)
+                )
+                query = query.where(instruments.c.episode_id.in_(theirs))
             for row in _rows(ctx, query):
                 if known := _known(ctx, "R5", row.person_id):
                     yield known
