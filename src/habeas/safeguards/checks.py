@@ -68,7 +68,7 @@ class Context:
         """Episodes held now, restricted to the context's people."""
         where = [episodes.c.ledger_id == self.ledger, episodes.c.status.in_(HELD_VALUES)]
         if self.persons is not None:
-            where.append(_among(self, episodes.c.person_id, self.persons))
+            where.append(among(self.conn, episodes.c.person_id, self.persons))
         return and_(*where)
 
     def by_jurisdiction(self) -> dict[str, tuple[Policy, list[str]]]:
@@ -76,17 +76,6 @@ class Context:
         for facility_id, policy in self.policies.items():
             groups.setdefault(policy.code, (policy, []))[1].append(facility_id)
         return groups
-
-
-# Up to this many ids, a check lists them in the statement (``IN (?, ?, …)``), past it they go as one
-# parameter (store.bulk.among).  SQLite plans a listed handful by the person's index; given a JSON list
-# of unknown length it can prefer the rule's range index (60 ms a check at 1,000,000 people, for one
-# person), while for a mass intake's chunk of hundreds the one parameter saves building the statement.
-LISTED_IDS = 64
-
-
-def _among(ctx: Context, column: Any, values: Sequence[str]) -> Any:
-    return column.in_(list(values)) if len(values) <= LISTED_IDS else among(ctx.conn, column, values)
 
 
 def _known(ctx: Context, rule: str, subject: str) -> Finding | None:
@@ -148,7 +137,7 @@ def _held_duties(ctx: Context, *columns: Any, facility_ids: Sequence[str] | None
     else:
         query = query.where(duties.c.held_in.is_not(None))
     if ctx.persons is not None:
-        query = query.where(_among(ctx, duties.c.person_id, ctx.persons))
+        query = query.where(among(ctx.conn, duties.c.person_id, ctx.persons))
     return query
 
 
@@ -324,7 +313,7 @@ def check_provisional_detention(ctx: Context) -> Iterable[Finding]:
                 # Through the people's episodes (ix_episodes_person, then ix_instruments_episode): filtering
                 # the class's whole candidate range by person read ~60,000 orders at 1M for one person.
                 theirs = select(episodes.c.episode_id).where(
-                    episodes.c.ledger_id == ctx.ledger, _among(ctx, episodes.c.person_id, ctx.persons)
+                    episodes.c.ledger_id == ctx.ledger, among(ctx.conn, episodes.c.person_id, ctx.persons)
                 )
                 query = query.where(instruments.c.episode_id.in_(theirs))
             for row in _rows(ctx, query):
@@ -514,7 +503,7 @@ def check_deaths(ctx: Context) -> Iterable[Finding]:
         duties.c.death_missing.is_not(None),
     )
     if ctx.persons is not None:
-        query = query.where(_among(ctx, duties.c.person_id, ctx.persons))
+        query = query.where(among(ctx.conn, duties.c.person_id, ctx.persons))
     for row in _rows(ctx, query):
         yield Finding(
             "R12",
@@ -551,7 +540,7 @@ def check_space(ctx: Context) -> Iterable[Finding]:
         cells.c.cell_id, cells.c.facility_id, cells.c.floor_area_m2, cells.c.occupants, cells.c.beds, cells.c.single
     ).where(cells.c.ledger_id == ctx.ledger, cells.c.occupants > 0)
     if ctx.cell_ids is not None:
-        query = query.where(_among(ctx, cells.c.cell_id, ctx.cell_ids))
+        query = query.where(among(ctx.conn, cells.c.cell_id, ctx.cell_ids))
     for row in _rows(ctx, query):
         policy = ctx.policies.get(row.facility_id)
         if policy is None:
@@ -584,7 +573,7 @@ def check_capacity(ctx: Context) -> Iterable[Finding]:
         if not ctx.cell_ids:
             return
         touched = select(cells.c.unit_id).where(
-            cells.c.ledger_id == ctx.ledger, _among(ctx, cells.c.cell_id, ctx.cell_ids)
+            cells.c.ledger_id == ctx.ledger, among(ctx.conn, cells.c.cell_id, ctx.cell_ids)
         )
         unit_where.append(units.c.unit_id.in_(touched))
         cell_where.append(cells.c.unit_id.in_(touched))
@@ -647,7 +636,7 @@ def check_mixing(ctx: Context) -> Iterable[Finding]:
         .order_by(cells.c.cell_id)
     )
     if ctx.cell_ids is not None:
-        query = query.where(_among(ctx, cells.c.cell_id, ctx.cell_ids))
+        query = query.where(among(ctx.conn, cells.c.cell_id, ctx.cell_ids))
     for row in _rows(ctx, query):
         yield Finding("R21", str(row.cell_id), "untried and convicted people share the cell (MR 11(b))")
 
@@ -661,7 +650,7 @@ def check_orders(ctx: Context) -> Iterable[Finding]:
         orders.c.deadline < ctx.at,
     )
     if ctx.persons is not None:
-        query = query.where(_among(ctx, orders.c.person_id, ctx.persons))
+        query = query.where(among(ctx.conn, orders.c.person_id, ctx.persons))
     for row in _rows(ctx, query):
         yield Finding(
             "R26",
@@ -686,7 +675,7 @@ def check_group_cases(ctx: Context) -> Iterable[Finding]:
         )
     )
     if ctx.persons is not None:
-        query = query.where(_among(ctx, defendants.c.person_id, ctx.persons))
+        query = query.where(among(ctx.conn, defendants.c.person_id, ctx.persons))
     for row in _rows(ctx, query):
         if known := _known(ctx, "R28", f"{row.case_id}:{row.person_id}"):
             yield known
@@ -717,7 +706,7 @@ def check_sentences(ctx: Context) -> Iterable[Finding]:
         sentences.c.warnings.like("%R29%"),  # in SQL: only the sentences with such a warning are read
     )
     if ctx.persons is not None:
-        query = query.where(_among(ctx, sentences.c.person_id, ctx.persons))
+        query = query.where(among(ctx.conn, sentences.c.person_id, ctx.persons))
     for row in _rows(ctx, query):
         if any("R29" in w for w in orjson.loads(row.warnings)):
             yield Finding(
@@ -745,7 +734,7 @@ def check_group_labels(ctx: Context) -> Iterable[Finding]:
         held,
     )
     if ctx.persons is not None:
-        query = query.where(_among(ctx, people.c.person_id, ctx.persons))
+        query = query.where(among(ctx.conn, people.c.person_id, ctx.persons))
     for row in _rows(ctx, query):
         if known := _known(ctx, "H1", row.person_id):
             yield known
