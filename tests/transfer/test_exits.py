@@ -12,7 +12,6 @@ from habeas.domain import law
 from habeas.errors import Conflict, InvalidInput
 from habeas.safeguards.sweep import find
 from habeas.services.legal import LegalService
-from habeas.services.register import goes_where_ordered
 from habeas.store.law_tables import orders
 from habeas.store.register_tables import episodes
 from habeas.store.transfer_tables import transferees
@@ -162,4 +161,4 @@ def test_a_transfer_elsewhere_leaves_the_return_order_unexecuted_and_reported(
     ],
 )
 def test_goes_where_ordered(destination: str | None, court_state: str, place: str | None, carried_out: bool) -> None:
-    assert goes_where_ordered(destination, court_state, place) is carried_out
+    assert law.goes_where_ordered(destination, court_state, place) is carried_out

@@ -100,6 +100,27 @@ class OrderIssued(Payload):
     document_sha256: Sha256Hex | None = None
 
 
+def transfer_destination(state: str, handed_over_to: str) -> str:
+    """How a transfer to another state records its destination: ``"<state>: <who took the person>"``."""
+    return f"{state}: {handed_over_to}"
+
+
+def goes_where_ordered(destination: str | None, court_state: str, place: str | None) -> bool:
+    """Whether a transfer to ``destination`` is the return an order asked for (R26).
+
+    A return (or facilitate-return) order of a court of state X is carried out by a transfer to X
+    (a destination written by :func:`transfer_destination`), or to the very place the order names.
+    The reports' case is the other one: people a foreign court ordered returned were later flown to
+    a third country, and the order was never carried out.
+    """
+    if not destination:
+        return False
+    state, separator, _ = destination.partition(":")
+    if separator and state.strip().upper() == court_state.upper():
+        return True
+    return place is not None and " ".join(destination.split()).casefold() == " ".join(place.split()).casefold()
+
+
 class OrderExecuted(Payload):
     order_id: Identifier
     person_id: Identifier

@@ -37,7 +37,7 @@ from habeas.domain.identity import (
     document_key,
     find_duplicates,
 )
-from habeas.domain.law import OrderExecuted
+from habeas.domain.law import OrderExecuted, goes_where_ordered
 from habeas.domain.person import PersonClassified, PersonRegistered
 from habeas.domain.rollcall import CountRecorded, compare_count
 from habeas.errors import Conflict, InvalidInput, NotFound, Problem
@@ -590,8 +590,8 @@ class RegisterService:
     ) -> None:
         """An order is executed by the event that does what it ordered (a release order by the release).
 
-        A return order only by a transfer to where it orders the person returned (:func:`goes_where_ordered`):
-        a transfer anywhere else leaves it active, and R26 goes on reporting it once its deadline passes.
+        A return order only by a transfer to where it orders the person returned (``law.goes_where_ordered``): a
+        transfer anywhere else leaves it active, and R26 goes on reporting it once its deadline passes.
         """
         kinds = EXECUTES.get(event_type)
         if not kinds:
@@ -881,22 +881,6 @@ INTAKE_TABLES = tuple(
 # R26: which active orders forbid an event, and which an event carries out.
 FORBIDDEN_BY = {"custody.transferred": ("no_transfer",), "custody.transit_started": ("no_transfer",)}
 VERBS_FOR_ORDERS = {"custody.transferred": "a transfer out", "custody.transit_started": "a transfer"}
-
-
-def goes_where_ordered(destination: str | None, court_state: str, place: str | None) -> bool:
-    """Whether a transfer to ``destination`` is the return an order asked for.
-
-    A return (or facilitate-return) order of a court of state X is carried out by a transfer to X: the
-    transfer services write the destination as ``"<state>: <who took the person>"``.  Or the destination
-    is the very place the order names.  The reports' case is the other one: people a foreign court
-    ordered returned were later flown to a third country, and the order was never carried out.
-    """
-    if not destination:
-        return False
-    state, separator, _ = destination.partition(":")
-    if separator and state.strip().upper() == court_state.upper():
-        return True
-    return place is not None and " ".join(destination.split()).casefold() == " ".join(place.split()).casefold()
 
 
 EXECUTES = {

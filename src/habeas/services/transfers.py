@@ -28,7 +28,7 @@ from uuid import UUID, uuid4
 import orjson
 from sqlalchemy import Connection, Engine, Select, and_, func, select
 
-from habeas.domain import billing
+from habeas.domain import billing, law
 from habeas.domain import transfer as t
 from habeas.domain.alerts import AlertRaised, AlertResolved
 from habeas.domain.custody import CLOSED, HELD
@@ -608,7 +608,7 @@ class TransferService:
             )  # fmt: skip
         else:
             svc.transfer_out(
-                actor, person_id, at, destination=f"{destination_state}: {handed_over_to}",
+                actor, person_id, at, destination=law.transfer_destination(destination_state, handed_over_to),
                 receiving_authority=receiving_authority or handed_over_to, authority=authority,
                 order_reference=order_reference,
             )  # fmt: skip
@@ -652,7 +652,7 @@ class TransferService:
                 work.add("transfer.handover_recorded", handover, at)
 
         facts = {
-            "destination": f"{destination_state}: {handed_over_to}",
+            "destination": law.transfer_destination(destination_state, handed_over_to),
             "receiving_authority": receiving_authority or handed_over_to,
             "authority": authority,
             "order_reference": order_reference,
