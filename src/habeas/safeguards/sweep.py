@@ -145,19 +145,20 @@ def reconcile(
         )
         result.raised += 1
     gone = [
-        (rule_id, subject, alert_id)
+        (rule_id, subject)
         for rule_id, opened in sorted(open_alerts.items())
         for subject in sorted(opened.keys() - current.get(rule_id, {}).keys())
-        for alert_id in (opened[subject],)
     ]
-    for rule_id, subject, alert_id in gone:
+    for rule_id, subject in gone:
         # A scoped check (after a command) covers alerts about its people, cells and units, and
         # those whose refs name them (an order, a case, a sentence of a person it touched).
         if scoped and subject not in in_scope and not refs_of[(rule_id, subject)] & in_scope:
             continue  # not checked this time
         work.add(
             "alert.resolved",
-            AlertResolved(alert_id=alert_id, resolution=f"no longer holds at {format_instant(at)}"),
+            AlertResolved(
+                alert_id=open_alerts[rule_id][subject], resolution=f"no longer holds at {format_instant(at)}"
+            ),
             at,
         )
         result.resolved += 1
