@@ -27,7 +27,7 @@ from typing import Any
 
 import orjson
 from fastapi import Request
-from sqlalchemy import Engine, delete, insert, select, update
+from sqlalchemy import Connection, Engine, delete, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from habeas.api.security import app_state
@@ -87,9 +87,9 @@ class ImportJob:
         return 100 if not self.running else (100 * self.admitted // self.total if self.total else 0)
 
 
-def _live(request: Request) -> dict[str, tuple[int, int, datetime]]:
-    """This process's running jobs: job id -> (total, admitted so far, when)."""
-    live: dict[str, tuple[int, int, datetime]] | None = getattr(request.app.state, "habeas_import_progress", None)
+def _live(request: Request) -> dict[str, tuple[int, int]]:
+    """This process's running jobs: job id -> (total, admitted so far)."""
+    live: dict[str, tuple[int, int]] | None = getattr(request.app.state, "habeas_import_progress", None)
     if live is None:
         live = request.app.state.habeas_import_progress = {}
     return live
@@ -102,21 +102,17 @@ def load_job(request: Request, job_id: str, who: Principal) -> ImportJob | None:
     # A job running in this process is alive whatever its row says (on SQLite its row is not written mid-import).
     job = read_job(config.engine, config.ledger_id, job_id, who, None if progress else config.clock())
     if job is not None and job.running and progress is not None:
-        total, admitted, _ = progress
+        total, admitted = progress
         job = replace(job, phase="admitting", total=total, admitted=admitted)
     return job
 
 
 def read_job(engine: Engine, ledger: str, job_id: str, who: Principal, now: datetime | None) -> ImportJob | None:
     """The job as the database has it (any worker's), if ``who`` started it; stale at ``now`` (None: never)."""
+    # Not the correction file: the status page is read every two seconds, the file once at most.
+    shown = [c for c in import_jobs.c if c is not import_jobs.c.rejected_csv]
     with engine.connect() as conn:
-        row = conn.execute(
-            select(import_jobs).where(
-                import_jobs.c.job_id == job_id,
-                import_jobs.c.ledger_id == ledger,
-                import_jobs.c.account_id == who.account_id,
-            )
-        ).first()
+        row = conn.execute(select(*shown).where(*_owned(ledger, job_id, who))).first()
     if row is None:
         return None
     phase, failure = row.phase, row.failure
@@ -134,15 +130,20 @@ def read_job(engine: Engine, ledger: str, job_id: str, who: Principal, now: date
     return ImportJob(row.job_id, row.filename, phase, row.total, row.admitted, failure, result)
 
 
+def _owned(ledger: str, job_id: str, who: Principal) -> tuple[Any, ...]:
+    """The job, only for the account that started it (another account's job looks absent)."""
+    return (
+        import_jobs.c.job_id == job_id,
+        import_jobs.c.ledger_id == ledger,
+        import_jobs.c.account_id == who.account_id,
+    )
+
+
 def load_rejected(engine: Engine, ledger: str, job_id: str, who: Principal) -> tuple[str, str] | None:
     """(file name, correction file) of ``who``'s job, if rows were refused."""
     with engine.connect() as conn:
         row = conn.execute(
-            select(import_jobs.c.filename, import_jobs.c.rejected_csv).where(
-                import_jobs.c.job_id == job_id,
-                import_jobs.c.ledger_id == ledger,
-                import_jobs.c.account_id == who.account_id,
-            )
+            select(import_jobs.c.filename, import_jobs.c.rejected_csv).where(*_owned(ledger, job_id, who))
         ).first()
     if row is None or row.rejected_csv is None:
         return None
@@ -176,7 +177,7 @@ def start_import(
 
     def progress(done: int, total: int) -> None:
         # Called inside the import's transaction: never let the progress report fail the import.
-        live[job_id] = (total, done, clock())
+        live[job_id] = (total, done)
         if shared_progress:
             with suppress(SQLAlchemyError):
                 record(phase="admitting", total=total, admitted=done)
@@ -225,7 +226,7 @@ def _report(result: IntakeResult) -> str:
     ).decode()
 
 
-def _forget_old(conn: Any, ledger: str) -> None:
+def _forget_old(conn: Connection, ledger: str) -> None:
     """Keep the newest ``KEEP`` finished jobs of the ledger."""
     finished = (
         select(import_jobs.c.job_id)
