@@ -87,6 +87,13 @@ def sqlite_engine(sqlite_url: str) -> Iterator[Engine]:
     engine.dispose()
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def engine(request: pytest.FixtureRequest) -> Engine:
+    """A migrated database on each backend in turn: a test that takes ``engine`` runs on SQLite and PostgreSQL."""
+    found: Engine = request.getfixturevalue(f"{request.param}_engine")
+    return found
+
+
 @pytest.fixture
 def ledger_id() -> str:
     """A ledger of its own for each test, so tests can share one PostgreSQL database."""

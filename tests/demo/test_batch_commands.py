@@ -23,11 +23,6 @@ from tests.conftest import at
 from tests.register import support as s
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def engine(request: pytest.FixtureRequest) -> Engine:
-    return request.getfixturevalue(f"{request.param}_engine")  # type: ignore[no-any-return]
-
-
 def _two_held(engine: Engine, ledger_id: str) -> tuple[RegisterService, LegalService, list[str]]:
     svc, clock = s.service(engine, ledger_id)
     s.small_facility(svc)

@@ -30,11 +30,7 @@ def instrument(instrument_id: str, issued: float) -> dict[str, object]:
             "issued_by": "Juzgado de Instrucción", "issued_at": at(issued)}  # fmt: skip
 
 
-class LegalRefusalsContract:
-    @pytest.fixture
-    def engine(self) -> Engine:
-        raise NotImplementedError
-
+class TestLegalRefusals:  # on both backends (the engine fixture of tests/conftest.py)
     @pytest.fixture
     def world(self, engine: Engine, ledger_id: str) -> World:
         return new_world(engine, ledger_id)
@@ -100,16 +96,3 @@ class LegalRefusalsContract:
         world.legal.record_sentence("user:records", sentence(a), at(10))
         error = world.refused(Conflict, lambda: world.legal.record_sentence("user:records", sentence(b), at(10)))
         assert error.field == "sentence_id"
-
-
-class TestLegalRefusalsOnSQLite(LegalRefusalsContract):
-    @pytest.fixture
-    def engine(self, sqlite_engine: Engine) -> Engine:
-        return sqlite_engine
-
-
-@pytest.mark.postgres
-class TestLegalRefusalsOnPostgreSQL(LegalRefusalsContract):
-    @pytest.fixture
-    def engine(self, postgres_engine: Engine) -> Engine:
-        return postgres_engine

@@ -19,11 +19,7 @@ HEARSAY = {**LABEL, "group_evidence": {"description": "tattoos, according to the
 DOCUMENTED = {**LABEL, "group_evidence": {"document_reference": "INF-PNC-2025-0042"}}
 
 
-class GroupLabelContract:
-    @pytest.fixture
-    def engine(self) -> Engine:
-        raise NotImplementedError
-
+class TestGroupLabel:  # on both backends (the engine fixture of tests/conftest.py)
     @pytest.fixture
     def world(self, engine: Engine, ledger_id: str) -> World:
         return new_world(engine, ledger_id)
@@ -62,19 +58,6 @@ class GroupLabelContract:
         world.svc.release("user:records", person, world.now(30), **RELEASE)
         assert world.found(31, "H1") == set()
         assert world.alerts("H1", open_only=True) == []
-
-
-class TestGroupLabelOnSQLite(GroupLabelContract):
-    @pytest.fixture
-    def engine(self, sqlite_engine: Engine) -> Engine:
-        return sqlite_engine
-
-
-@pytest.mark.postgres
-class TestGroupLabelOnPostgreSQL(GroupLabelContract):
-    @pytest.fixture
-    def engine(self, postgres_engine: Engine) -> Engine:
-        return postgres_engine
 
 
 def test_a_classification_without_a_risk_level_is_refused_by_name(sqlite_engine: Engine, ledger_id: str) -> None:
