@@ -70,6 +70,19 @@ What is measured, per backend (wall clock, ``time.perf_counter``):
    the transaction of its events (architecture invariant: projections updated with the
    events) can be faster than this, so its ratio to *raw* is the ceiling of the target's
    ratio, and the gap between it and the service's is what the service's own work costs.
+
+   *Rows floor*: at the end, every projection row the intake left in the *append +
+   project* ledger (rows already there after the facility was registered excluded) is
+   read back as the driver returns it and inserted again under a fresh ledger id,
+   through ``store.bulk.insert_rows`` (``COPY`` on PostgreSQL, ``executemany`` on SQLite),
+   in as many transactions as there were batches.  No Python of the projection handlers,
+   only the database writing the rows the register must hold and their indexes.  A
+   service that writes the events and these rows can take no less than *raw* + *rows*,
+   so ``raw / (raw + rows)`` bounds the ratio from above whatever its Python costs; and
+   ``raw - rows`` is the time per person left, at the target, for every line of Python
+   the service runs beyond the ledger append (validation, duplicate check, housing,
+   projection handlers, safeguards).  Rows that were updated rather than inserted count
+   once, so the floor is, if anything, low.
    Target: service/raw people per second ≥ 0.5.
 2. **Headcount and occupancy**: ``queries.headcount`` (every facility of the ledger) and
    ``queries.occupancy`` (one facility), median of ``--runs`` (default 50) calls, each on a
@@ -158,6 +171,7 @@ from habeas.domain.layout import Layout, load_layout
 from habeas.ledger.envelope import NewEvent
 from habeas.ledger.log import Ledger, create_ledger, read_events, read_head
 from habeas.ledger.timefmt import format_instant
+from habeas.projections.fold import ALL_TABLES
 from habeas.services import queries
 from habeas.services.register import RegisterService
 from habeas.services.unit_of_work import append_and_project
@@ -413,6 +427,8 @@ class IntakeFigure:
     )
     raw_s: float = 0.0
     projected_s: float = 0.0  # the same events appended and folded into the projections, nothing else
+    rows: int = 0  # projection rows the intake left (the rows floor)
+    rows_s: float = 0.0  # those rows inserted again by the driver, no projection code
     batch_ratios: list[float] = field(default_factory=list)
 
     @property
@@ -446,6 +462,18 @@ class IntakeFigure:
                 "seconds": round(self.projected_s, 3),
                 "people_per_s": round(per_second(self.people, self.projected_s), 1),
                 "ratio_to_raw": round(ratio(per_second(self.people, self.projected_s), raw), 4),
+            },
+            "rows_floor": {
+                "rows": self.rows,
+                "rows_per_person": round(self.rows / self.people, 1) if self.people else 0.0,
+                "seconds": round(self.rows_s, 3),
+                "rows_per_s": round(per_second(self.rows, self.rows_s), 1),
+                # No service writing these events and rows can pass this ratio, whatever its Python costs.
+                "ratio_bound": round(self.raw_s / (self.raw_s + self.rows_s), 4) if self.rows_s else None,
+                # At the target, per person, for all the service's Python beyond the append (negative: none).
+                "python_budget_ms_per_person": round(1000 * (self.raw_s - self.rows_s) / self.people, 4)
+                if self.people
+                else None,
             },
             "ratio": round(ratio(ours, raw), 4),
             "ratio_batch_quartiles": [round(low, 4), round(high, 4)],
@@ -667,6 +695,7 @@ class Bench:
         self.new_ledger(projected_id)
         setup = self.size(ledger_id)
         append_and_project(self.engine, projected_id, self.stored_as_new(ledger_id, 0, setup), datetime.now(UTC))
+        before_intake = self.driver_rows(projected_id)
         factory = People(self.seed + (1 if batched_exams else 2), self.layout.facility.facility_id)
         figure = IntakeFigure(name)
         # One night, recorded as it happens: the whole intake arrives over the eight hours
@@ -698,7 +727,53 @@ class Bench:
             figure.events += marks[-1] - marks[0]
             figure.batch_ratios.append(raw_s / sum(stages.values()))
             done += count
+        figure.rows, figure.rows_s = self.time_rows_floor(projected_id, before_intake, len(figure.batch_ratios))
         return figure
+
+    def driver_rows(self, ledger_id: str) -> dict[str, list[tuple[Any, ...]]]:
+        """Every projection row of a ledger, as the driver hands it back (ready to be inserted again).
+
+        On PostgreSQL every column is read as text (``COPY`` parses it back into its type), so JSON
+        columns come back as their text rather than decoded into dicts.
+        """
+        out = {}
+        with self.engine.connect() as conn:
+            cast = "{}" if is_sqlite(conn) else "{}::text"
+            for table in ALL_TABLES:
+                columns = ", ".join(cast.format(c.name) for c in table.c)
+                query = text(f"SELECT {columns} FROM {table.name} WHERE ledger_id = :ledger")
+                out[table.name] = [tuple(r) for r in conn.execute(query, {"ledger": ledger_id})]
+        return out
+
+    def time_rows_floor(
+        self, projected_id: str, before: dict[str, list[tuple[Any, ...]]], batches: int
+    ) -> tuple[int, float]:
+        """The rows the intake left in ``projected_id``, inserted again under a new ledger id: (rows, seconds)."""
+        floor_id = f"{projected_id}-rows"
+        self.new_ledger(floor_id)
+        after = self.driver_rows(projected_id)
+        plan = []
+        for table in ALL_TABLES:
+            names = tuple(c.name for c in table.c)
+            at = names.index("ledger_id")
+            old = Counter(before[table.name])
+            new = []
+            for row in after[table.name]:
+                if old[row]:
+                    old[row] -= 1
+                else:
+                    new.append((*row[:at], floor_id, *row[at + 1 :]))
+            plan.append((table, names, new))
+        batches = max(1, batches)
+        gc.collect()
+        self.settle()
+        start = time.perf_counter()
+        for i in range(batches):
+            with write_transaction(self.engine) as conn:
+                for table, names, rows in plan:
+                    size = -(-len(rows) // batches)
+                    insert_rows(conn, table, names, rows[i * size : (i + 1) * size])
+        return sum(len(rows) for _, _, rows in plan), time.perf_counter() - start
 
     def warm_up(self) -> None:
         """Compile schemas, fill caches and pools: one small batch of each kind, untimed."""
@@ -1202,7 +1277,7 @@ def render(
         ("backend", "left"), ("exams", "left"), ("people", "right"), ("service people/s", "right"),
         ("service events/s", "right"), ("raw people/s", "right"), ("raw events/s", "right"),
         ("service/raw", "right"), ("batches q1–q3", "right"), ("admit · examine · propose · place (s)", "right"),
-        ("append+project/raw", "right"),
+        ("append+project/raw", "right"), ("rows/person", "right"), ("bound raw/(raw+rows)", "right"),
     ):  # fmt: skip
         intake.add_column(name, justify=justify)  # type: ignore[arg-type]
     for result in results:
@@ -1221,6 +1296,8 @@ def render(
                 "{:.2f}–{:.2f}".format(*data["ratio_batch_quartiles"]),
                 " · ".join(f"{stages[k]:.1f}" for k in ("admit", "examine", "propose", "place")),
                 f"{data['projected']['ratio_to_raw']:.2f}",
+                f"{data['rows_floor']['rows_per_person']:.1f}",
+                f"{data['rows_floor']['ratio_bound']:.2f}" if data["rows_floor"]["ratio_bound"] else "",
             )
     console.print(intake)
 
