@@ -37,10 +37,12 @@ What is measured (PostgreSQL only: the issue's target is about production):
    statements the route runs (the token's owner, the record, the access-log row) and the
    commit — is run ``--floor-lookups`` times in one process straight through psycopg (no
    HTTP, no FastAPI, no SQLAlchemy), and so is a bare ``SELECT 1`` + ``COMMIT``.  The CPU
-   of that process and of its PostgreSQL backend, per lookup, is work any server answering
-   this lookup must do on top of what the minimal endpoint does.  On CPU-bound cores the
-   throughput ratio can then be at most ``baseline CPU / (baseline CPU + floor CPU)``,
-   whatever the server's Python costs: printed as ``lookup_vs_baseline_bound``.
+   of that process and of its PostgreSQL backend, per lookup, is work a server answering
+   this lookup does on top of what the minimal endpoint does, printed beside the baseline's
+   whole request as ``floor_vs_baseline_cpu``.  Measured one lookup at a time, so it counts
+   each round trip's wake-ups in full, which a loaded server partly shares between
+   requests: an estimate of that work, not a strict lower bound (the lean lookup below is
+   the measured ceiling).
 
 6. **Lean lookup** (``--skip-lean`` leaves it out): a third server, started like the others,
    whose one endpoint does the lookup's database work and nothing else a framework adds —
@@ -527,9 +529,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     base_cpu = statistics.mean(r.cpu_ms for r in results if r.name.startswith("baseline"))
     # What the throughput ratio would be if the server's CPU were all that limited it.
     figures["lookup_vs_baseline_cpu"] = round(base_cpu / next(r for r in results if r.name == "lookup").cpu_ms, 3)
-    # No lookup server can beat this on CPU-bound cores: the framework's share (the baseline) plus the database floor.
+    # The lookup's database work alone, in units of the minimal endpoint's whole request.
     floor_cpu = figures["database_floor"]["lookup_cpu_ms"]
-    figures["lookup_vs_baseline_bound"] = round(base_cpu / (base_cpu + floor_cpu), 3)
+    figures["floor_vs_baseline_cpu"] = round(floor_cpu / base_cpu, 2)
     if "lean lookup" in figures:
         figures["lean_vs_baseline"] = round(figures["lean lookup"]["per_s"] / base, 3)
     if "admission" in figures:
@@ -543,9 +545,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     Console().print(
         f"lookup / baseline throughput: {figures['lookup_vs_baseline']:.2f} (target ≥ 0.5; "
         f"by server CPU per request {figures['lookup_vs_baseline_cpu']:.2f}); "
-        f"lookup p99 {lookup['p99_ms']:.1f} ms (target < 50 ms); at most "
-        f"{figures['lookup_vs_baseline_bound']:.2f} for any server doing the lookup's database work "
-        f"({floor_cpu:.2f} ms of CPU) beside the baseline's {base_cpu:.2f} ms"
+        f"lookup p99 {lookup['p99_ms']:.1f} ms (target < 50 ms); the lookup's database work alone takes "
+        f"{floor_cpu:.2f} ms of CPU, {figures['floor_vs_baseline_cpu']:.1f}× the minimal endpoint's "
+        f"{base_cpu:.2f} ms"
     )
     if "lean lookup" in figures:
         lean = figures["lean lookup"]

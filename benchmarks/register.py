@@ -82,7 +82,10 @@ What is measured, per backend (wall clock, ``time.perf_counter``):
    ``raw - rows`` is the time per person left, at the target, for every line of Python
    the service runs beyond the ledger append (validation, duplicate check, housing,
    projection handlers, safeguards).  Rows that were updated rather than inserted count
-   once, so the floor is, if anything, low.
+   once, so the floor is, if anything, low.  Beside it, ``schemas_ms_per_person``: the
+   time to validate each batch's admissions from their JSON and to build every event the
+   batch stored from its JSON payload through its schema — a part of that Python which no
+   service using these schemas escapes.
    Target: service/raw people per second ≥ 0.5.
 2. **Headcount and occupancy**: ``queries.headcount`` (every facility of the ledger) and
    ``queries.occupancy`` (one facility), median of ``--runs`` (default 50) calls, each on a
@@ -429,6 +432,7 @@ class IntakeFigure:
     projected_s: float = 0.0  # the same events appended and folded into the projections, nothing else
     rows: int = 0  # projection rows the intake left (the rows floor)
     rows_s: float = 0.0  # those rows inserted again by the driver, no projection code
+    schemas_s: float = 0.0  # the admissions and every stored event payload validated from JSON, nothing else
     batch_ratios: list[float] = field(default_factory=list)
 
     @property
@@ -474,6 +478,8 @@ class IntakeFigure:
                 "python_budget_ms_per_person": round(1000 * (self.raw_s - self.rows_s) / self.people, 4)
                 if self.people
                 else None,
+                # Part of that Python no service escapes: its input and its events through their schemas.
+                "schemas_ms_per_person": round(1000 * self.schemas_s / self.people, 4) if self.people else None,
             },
             "ratio": round(ratio(ours, raw), 4),
             "ratio_batch_quartiles": [round(low, 4), round(high, 4)],
@@ -582,6 +588,8 @@ class Bench:
         self.autovacuum_off = False
         self.safeguards = True  # the service's after-command safeguards, as shipped
         self.skip: set[str] = set()  # "exam_each", "scales": parts left out of this run
+        self.schemas_s = 0.0  # time spent building event payloads from JSON through their schemas
+        self.last_requests: list[Admission] = []  # the last intake batch's admissions
         if not is_sqlite(engine):
             with engine.connect() as conn:
                 self.autovacuum_off = conn.exec_driver_sql("SHOW autovacuum").scalar() == "off"
@@ -635,20 +643,25 @@ class Bench:
 
     def stored_as_new(self, ledger_id: str, after: int, upto: int) -> list[NewEvent]:
         """The events stored in (after, upto], as NewEvents again: same type, payload, times, actor; new ids."""
-        out = []
         with self.engine.connect() as conn:
-            for e in read_events(conn, ledger_id, after_seq=after, limit=upto - after):
-                model = REGISTRY.schema(e.type, e.schema_version).model
-                payload = model.model_validate_json(orjson.dumps(orjson.loads(e.body)["payload"]))
-                out.append(NewEvent(e.type, payload, e.occurred_at, e.actor, uuid.uuid4(), e.schema_version))
-        assert len(out) == upto - after, (len(out), upto - after)
-        return out
+            stored = list(read_events(conn, ledger_id, after_seq=after, limit=upto - after))
+        assert len(stored) == upto - after, (len(stored), upto - after)
+        payloads = [orjson.dumps(orjson.loads(e.body)["payload"]) for e in stored]
+        models = [REGISTRY.schema(e.type, e.schema_version).model for e in stored]
+        start = time.perf_counter()
+        built = [model.model_validate_json(payload) for model, payload in zip(models, payloads, strict=True)]
+        self.schemas_s += time.perf_counter() - start
+        return [
+            NewEvent(e.type, payload, e.occurred_at, e.actor, uuid.uuid4(), e.schema_version)
+            for e, payload in zip(stored, built, strict=True)
+        ]
 
     def intake_batch(
         self, svc: RegisterService, factory: People, batched_exams: bool, count: int, start: datetime, step: timedelta
     ) -> tuple[dict[str, float], list[int]]:
         """One batch through the service; returns stage seconds and the head sizes between stages."""
         requests = [factory.admission(start + i * step) for i in range(count)]
+        self.last_requests = requests
         exams = [factory.exam() for _ in range(count)]
         exam_at = [r.admitted_at + timedelta(minutes=20) for r in requests]
         place_at = max(exam_at) + timedelta(minutes=10)
@@ -707,7 +720,9 @@ class Bench:
         while done < sizes.intake:
             count = min(sizes.intake_batch, sizes.intake - done)
             stages, marks = self.intake_batch(svc, factory, batched_exams, count, night + done * step, step)
+            self.schemas_s = 0.0
             groups = [self.stored_as_new(ledger_id, lo, hi) for lo, hi in pairwise(marks)]
+            figure.schemas_s += self.schemas_s + self.time_admission_schema(self.last_requests)
             gc.collect()
             self.settle()
             start = time.perf_counter()
@@ -729,6 +744,15 @@ class Bench:
             done += count
         figure.rows, figure.rows_s = self.time_rows_floor(projected_id, before_intake, len(figure.batch_ratios))
         return figure
+
+    @staticmethod
+    def time_admission_schema(requests: Sequence[Admission]) -> float:
+        """Seconds to validate these admissions again from their JSON (what an API or manifest intake does)."""
+        texts = [r.model_dump_json() for r in requests]
+        start = time.perf_counter()
+        for t in texts:
+            Admission.model_validate_json(t)
+        return time.perf_counter() - start
 
     def driver_rows(self, ledger_id: str) -> dict[str, list[tuple[Any, ...]]]:
         """Every projection row of a ledger, as the driver hands it back (ready to be inserted again).
