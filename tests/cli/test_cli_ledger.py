@@ -12,6 +12,7 @@ from sqlalchemy import text
 from typer.testing import CliRunner
 
 from habeas.cli.app import app
+from habeas.services.ledger_checks import recent_checks
 from habeas.store.engine import make_engine
 from tests.ledger.support import tamper
 
@@ -79,6 +80,10 @@ def test_checkpoint_verify_and_offline_proofs(home: Path) -> None:
 
     code, out = run("verify")
     assert code == 0 and "intact: 10 events" in out and "2 checkpoint(s)" in out
+    with Settings().engine.connect() as conn:  # recorded for oversight, under the CLI's actor
+        (check,) = recent_checks(conn, "main")
+    assert (check.ok, check.via, check.size, check.checkpoints_checked) == (True, "cli", 10, 2)
+    assert check.checked_by == Settings().who
 
     code, out = run("proof", "inclusion", "4")
     assert code == 0
@@ -131,6 +136,9 @@ def test_verify_fails_naming_the_first_bad_sequence_number(home: Path) -> None:
     code, out = run("verify")
     assert code == 1
     assert "NOT intact: event 4: hash does not match" in " ".join(out.split())
+    with make_engine(f"sqlite:///{home / 'data' / 'habeas.db'}").connect() as conn:  # a failure is recorded too
+        (check,) = recent_checks(conn, "main")
+    assert (check.ok, check.bad_seq) == (False, 4) and (check.problem or "").startswith("hash does not match")
 
 
 def test_proof_before_any_checkpoint_says_what_to_do(home: Path) -> None:
@@ -175,3 +183,15 @@ def test_tour_runs_in_a_throwaway_database_and_finds_the_hidden_edit(home: Path)
     assert "refused: habeas: events is append-only" in flat
     assert "habeas verify: event 4: hash does not match" in flat
     assert not (home / "data" / "habeas.db").exists()  # the person's own register is untouched
+
+
+def test_verify_on_a_copy_that_cannot_record_still_reports(home: Path) -> None:
+    # A restored backup from before migration 0010 (or a read-only copy): the verdict stands, with a note.
+    run("init")
+    engine = make_engine(f"sqlite:///{home / 'data' / 'habeas.db'}")
+    with engine.begin() as conn:
+        conn.execute(text("DROP TABLE ledger_checks"))
+    engine.dispose()
+    code, out = run("verify")
+    assert code == 0 and "intact: 1 events" in out
+    assert "not recorded for oversight" in " ".join(out.split())

@@ -13,6 +13,8 @@ from habeas.domain.events import REGISTRY
 from habeas.ledger.envelope import NewEvent
 from habeas.ledger.log import Ledger, create_ledger
 from habeas.store import append_only
+from habeas.store.account_tables import APPEND_ONLY_ACCOUNT_TABLES
+from habeas.store.check_tables import APPEND_ONLY_CHECK_TABLES
 from habeas.store.engine import write_transaction
 from habeas.store.tables import APPEND_ONLY_TABLES
 
@@ -47,4 +49,6 @@ def tamper(engine: Engine, statements: Sequence[tuple[str, dict[str, Any]]]) -> 
             for table in (*APPEND_ONLY_TABLES, "ledgers"):
                 conn.execute(text(f"ALTER TABLE {table} ENABLE TRIGGER USER"))
         else:
-            append_only.install("sqlite", lambda s: conn.execute(text(s)), APPEND_ONLY_TABLES)
+            # Every append-only table's triggers come back, not only the ledger's (all were dropped above).
+            tables = (*APPEND_ONLY_TABLES, *APPEND_ONLY_ACCOUNT_TABLES, *APPEND_ONLY_CHECK_TABLES)
+            append_only.install("sqlite", lambda s: conn.execute(text(s)), tables)

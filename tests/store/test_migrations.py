@@ -72,7 +72,7 @@ class MigrationContract:
 class TestMigrationsOnSQLite(MigrationContract):
     expected_triggers = frozenset({
         "events_no_update", "events_no_delete", "checkpoints_no_update", "checkpoints_no_delete",
-        "ledgers_forward_only", "ledgers_no_delete",
+        "ledgers_forward_only", "ledgers_no_delete", "ledger_checks_no_update", "ledger_checks_no_delete",
     })  # fmt: skip
 
     @pytest.fixture
@@ -106,7 +106,7 @@ class TestMigrationsOnSQLite(MigrationContract):
 class TestMigrationsOnPostgreSQL(MigrationContract):
     expected_triggers = frozenset({
         "events_no_change", "events_no_truncate", "checkpoints_no_change", "checkpoints_no_truncate",
-        "ledgers_forward_only", "ledgers_no_truncate",
+        "ledgers_forward_only", "ledgers_no_truncate", "ledger_checks_no_change", "ledger_checks_no_truncate",
     })  # fmt: skip
 
     @pytest.fixture
@@ -117,7 +117,7 @@ class TestMigrationsOnPostgreSQL(MigrationContract):
         with engine.connect() as conn:
             return set(conn.execute(text("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal")).scalars())
 
-    @pytest.mark.parametrize("table", ["events", "checkpoints", "ledgers"])
+    @pytest.mark.parametrize("table", ["events", "checkpoints", "ledgers", "ledger_checks"])
     def test_truncate_is_refused(self, engine: Engine, ledger_id: str, table: str) -> None:
         new_ledger(engine, ledger_id, at()).append([note()], at(1))
         with pytest.raises(DBAPIError, match="append-only"), engine.begin() as conn:

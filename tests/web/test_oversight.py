@@ -14,6 +14,7 @@ from habeas.ledger.checkpoint import Signer, Verifier
 from habeas.ledger.heads import sign_checkpoint
 from habeas.ledger.log import read_events
 from habeas.ledger.proofs import check_consistency, check_inclusion
+from habeas.services.ledger_checks import recent_checks, record_check
 from habeas.store.register_tables import alerts
 from habeas.web.routes import oversight
 from tests.web.roles_support import Scenario, client, fresh, head, main_of
@@ -22,7 +23,7 @@ from tests.web.support import csrf_of
 __all__ = ["fresh"]
 
 
-def test_verification_runs_on_request_only_and_its_result_is_kept(
+def test_verification_runs_on_request_only_and_its_result_is_recorded(
     fresh: Scenario, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     runs: list[int] = []
@@ -34,17 +35,32 @@ def test_verification_runs_on_request_only_and_its_result_is_kept(
     monkeypatch.setattr(oversight, "verify_ledger", counted)
     inspector = client(fresh, Role.OVERSIGHT, "en")
     page = inspector.get("/oversight")
-    assert page.status_code == 200 and "Not checked since the server started." in page.text
+    assert page.status_code == 200 and "Never checked." in page.text
     assert f"<dd>{head(fresh)}</dd>" in page.text and runs == [], "a page load never reads the whole ledger"
     checked = inspector.post("/oversight/verify", data={"csrf": csrf_of(page.text)})
     assert runs == [1] and "intact" in checked.text
-    assert checked.history == [], "the answer itself, not a redirect that another server worker would serve"
+    assert checked.history == [], "the answer itself, not a redirect"
     assert f"{head(fresh)} events and 0 checkpoints verified" in checked.text
     assert "checkpoint signatures were not checked" in checked.text  # the report's own note, not hidden
-    inspector.get("/oversight")
-    assert runs == [1], "the result is kept, not recomputed"
+    with fresh.site.engine.connect() as conn:
+        (recorded,) = recent_checks(conn, fresh.site.ledger_id)
+    assert (recorded.ok, recorded.via, recorded.size) == (True, "web", head(fresh))
+    assert recorded.checked_by == fresh.site.usernames[Role.OVERSIGHT]
     assert client(fresh, Role.RECORDS).get("/oversight").status_code == 403  # no ledger.read
-    assert client(fresh, Role.DIRECTOR).get("/oversight").status_code == 200
+    director = client(fresh, Role.DIRECTOR, "en").get("/oversight")
+    assert director.status_code == 200 and "intact" in director.text, "another account sees the recorded check"
+    assert runs == [1], "the result is read back, not recomputed"
+
+
+def test_the_page_shows_checks_recorded_anywhere_failures_included(fresh: Scenario) -> None:
+    # A check run elsewhere (the CLI, another server worker) is on the page: it is read from the database.
+    failed = verify.VerifyReport(fresh.site.ledger_id, size=head(fresh)).fail(7, "hash does not match")
+    record_check(fresh.site.engine, verify.VerifyReport(fresh.site.ledger_id, size=3), fresh.site.clock.now,
+                 "inspector-a", "api")  # fmt: skip
+    record_check(fresh.site.engine, failed, fresh.site.clock.now, "cli:auditor", "cli")
+    page = main_of(client(fresh, Role.OVERSIGHT, "en").get("/oversight").text)
+    assert "FAILED" in page and "cli:auditor" in page and "at event 7" in page and "hash does not match" in page
+    assert "Earlier checks" in page and "inspector-a" in page and "Never checked." not in page
 
 
 def test_checkpoints_and_proofs_download_and_check_offline(fresh: Scenario) -> None:

@@ -96,7 +96,7 @@ def test_oversight_reads_an_alert_and_the_ledger(
     assert page.inner_text("h1") == TEXT[lang]["ledger"]
     page.click("form[action='/oversight/verify'] button")
     page.wait_for_load_state()
-    assert page.locator(".standing-ok").count() == 1
+    assert page.locator("dl.located .standing-ok").count() == 1, "the check just run, on top"
     check_page(page, "oversight-ledger")
     page.goto("/oversight/access-log")
     check_page(page, "oversight-access-log")

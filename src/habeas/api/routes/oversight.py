@@ -23,6 +23,7 @@ from habeas.ledger.heads import list_checkpoints
 from habeas.ledger.log import read_events, read_head
 from habeas.ledger.proofs import consistency_proof, inclusion_proof
 from habeas.ledger.verify import verify_ledger
+from habeas.services.ledger_checks import recent_checks, record_check
 from habeas.services.legal import LegalService
 from habeas.services.scopes import visible_alerts
 from habeas.store.account_tables import access_log
@@ -173,14 +174,41 @@ class VerifyOut(BaseModel):
 
 @router.get("/ledger/verify", response_model=VerifyOut, responses=responses(401, 403))
 def ledger_verify(request: Request, who: Principal = guard(P.LEDGER_READ)) -> VerifyOut:
-    """Recheck the whole chain, Merkle tree and stored checkpoints now (reads every event)."""
+    """Recheck the whole chain, Merkle tree and stored checkpoints now (reads every event).
+
+    The result is recorded with who ran it (``GET /ledger/checks``), whether it passed or not."""
     state = app_state(request)
     with request_connection(request) as conn:
         report = verify_ledger(conn, state.config.ledger_id)
+    record_check(command_engine(request), report, state.config.clock(), who.username, "api")
     return VerifyOut(
         ok=report.ok, size=report.size, root=_b64(report.root), checkpoints_checked=report.checkpoints_checked,
         bad_seq=report.bad_seq, problem=report.problem, notes=report.notes,
     )  # fmt: skip
+
+
+class CheckOut(VerifyOut):
+    checked_at: datetime
+    checked_by: str = Field(description="the account that ran it, or the actor of habeas verify")
+    via: Literal["web", "api", "cli"]
+
+
+@router.get("/ledger/checks", response_model=list[CheckOut], responses=responses(401, 403, 422))
+def ledger_checks(
+    request: Request, limit: Annotated[int, Query(ge=1, le=100)] = 20, who: Principal = guard(P.LEDGER_READ)
+) -> list[CheckOut]:
+    """The ledger's recorded verifications, newest first: from the oversight pages, the API and the CLI."""
+    state = app_state(request)
+    with request_connection(request) as conn:
+        checks = recent_checks(conn, state.config.ledger_id, limit)
+    return [
+        CheckOut(
+            ok=c.ok, size=c.size, root=c.root, checkpoints_checked=c.checkpoints_checked, bad_seq=c.bad_seq,
+            problem=c.problem, notes=c.notes, checked_at=c.checked_at, checked_by=c.checked_by,
+            via=c.via,
+        )
+        for c in checks
+    ]  # fmt: skip
 
 
 class CheckpointOut(BaseModel):

@@ -12,8 +12,7 @@ from __future__ import annotations
 import base64
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, Any
 
 import orjson
@@ -27,8 +26,9 @@ from habeas.errors import HabeasError
 from habeas.ledger.heads import StoredCheckpoint, checkpoint_at, list_checkpoints
 from habeas.ledger.log import read_head
 from habeas.ledger.proofs import consistency_proof, inclusion_proof
-from habeas.ledger.verify import VerifyReport, verify_ledger
+from habeas.ledger.verify import verify_ledger
 from habeas.services.inspections import InspectionService, inspections
+from habeas.services.ledger_checks import recent_checks, record_check
 from habeas.store.account_tables import access_log
 from habeas.web.form_input import refusal_fields
 from habeas.web.i18n import N_
@@ -40,18 +40,7 @@ P = Permission
 ACCESS_LOG_LIMIT = 200
 ProofBuilder = Callable[[Connection, str, int, int], dict[str, Any]]  # ledger.proofs' two proofs
 _verifying = threading.Lock()  # one verification at a time: each reads the whole ledger
-
-
-@dataclass(frozen=True)
-class LedgerCheck:
-    report: VerifyReport
-    checked_at: datetime
-    by: str
-
-
-def _last_check(request: Request) -> LedgerCheck | None:
-    check: LedgerCheck | None = getattr(request.app.state, "habeas_ledger_check", None)
-    return check
+CHECKS_SHOWN = 10  # the last check, and the nine before it
 
 
 def _b64(data: bytes) -> str:
@@ -59,17 +48,18 @@ def _b64(data: bytes) -> str:
 
 
 def _oversight_page(request: Request, who: Principal, proof_errors: dict[str, str] | None = None,
-                    form: dict[str, str] | None = None, status: int = 200,
-                    check: LedgerCheck | None = None) -> Response:  # fmt: skip
+                    form: dict[str, str] | None = None, status: int = 200) -> Response:  # fmt: skip
     config = app_state(request).config
     with config.engine.connect() as conn:
         head = read_head(conn, config.ledger_id)
         stored = list_checkpoints(conn, config.ledger_id)
+        checks = recent_checks(conn, config.ledger_id, CHECKS_SHOWN)
     latest = stored[-1] if stored else None
     defaults = {"tree_size": str(latest.size if latest else head.size), "size2": str(head.size),
                 "size1": str(stored[0].size if stored else 1), "seq": "1"}  # fmt: skip
     context = {
-        "head": head, "root": _b64(head.root), "check": check or _last_check(request), "checkpoints": stored[::-1],
+        "head": head, "root": _b64(head.root), "check": checks[0] if checks else None, "earlier_checks": checks[1:],
+        "checkpoints": stored[::-1],
         "latest": latest, "b64": _b64, "errors": proof_errors or {}, "form": {**defaults, **(form or {})},
         "may_read_access_log": allowed(who.role, P.ACCESS_LOG_READ),
         "may_inspect": allowed(who.role, P.INSPECTION_RECORD), "now": config.clock(),
@@ -86,14 +76,14 @@ def oversight_page(request: Request, who: Annotated[Principal, page_guard(P.LEDG
 def verify(request: Request, who: Annotated[Principal, page_guard(P.LEDGER_READ)]) -> Response:
     """Recheck the chain, the Merkle tree and every stored checkpoint now (``habeas verify``).
 
-    The answer is the page with the result, not a redirect to it: with several server workers the page
-    that followed a redirect could come from another process, which never ran this check.  The last check
-    is also kept in this process and shown on its later page loads, with when and by whom it ran."""
+    The result is recorded (``services.ledger_checks``, append-only) with when and by whom it ran, so every
+    server worker shows it, and the answer is the page showing it."""
     config = app_state(request).config
-    with _verifying, config.engine.connect() as conn:
-        report = verify_ledger(conn, config.ledger_id)
-    check = request.app.state.habeas_ledger_check = LedgerCheck(report, config.clock(), who.username)
-    return _oversight_page(request, who, check=check)
+    with _verifying:
+        with config.engine.connect() as conn:
+            report = verify_ledger(conn, config.ledger_id)
+        record_check(config.engine, report, config.clock(), who.username, "web")
+    return _oversight_page(request, who)
 
 
 def _download(body: str | bytes, name: str, media_type: str) -> Response:
