@@ -6,6 +6,7 @@ TRUNCATE on PostgreSQL) on the event table, checked after every migration.
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 
 import pytest
@@ -13,9 +14,13 @@ from alembic import command
 from sqlalchemy import Engine, insert, inspect, select, text
 from sqlalchemy.exc import DBAPIError
 
+from habeas.domain.alerts import AlertRaised
+from habeas.domain.law import AlertAcknowledged
+from habeas.ledger.envelope import NewEvent
+from habeas.services.unit_of_work import append_and_project
 from habeas.store import migrate
 from habeas.store.engine import make_engine
-from habeas.store.register_tables import alert_refs, alerts
+from habeas.store.register_tables import alert_acknowledgements, alert_refs, alerts
 from habeas.store.tables import metadata
 from tests.conftest import at
 from tests.ledger.support import new_ledger, note
@@ -160,5 +165,34 @@ def test_0009_fills_alert_refs_from_the_alerts_already_recorded(tmp_path: Path) 
     with engine.connect() as conn:
         rows = conn.execute(select(alert_refs.c.ref, alert_refs.c.alert_id).order_by(alert_refs.c.ref)).all()
     assert [tuple(r) for r in rows] == [("order-1", "a1"), ("person-1", "a1")]
+    assert migrate.current_revision(engine) == migrate.head_revision(engine)
+    engine.dispose()
+
+
+def test_0011_fills_alert_acknowledgements_from_the_ledger(tmp_path: Path) -> None:
+    """A register migrated from 0010 gets its acknowledgements as rows, read back from the ledger's events."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    migrate.upgrade(engine)
+    new_ledger(engine, "l1", at())
+    raised = [AlertRaised(alert_id=a, rule="R7", severity="high", subject="person-1", message="m") for a in "ab"]
+    events = [
+        *(NewEvent("alert.raised", p, at(1), "system:safeguards", uuid.uuid4()) for p in raised),
+        NewEvent("alert.acknowledged", AlertAcknowledged(alert_id="a", note="family called"), at(2), "officer:1",
+                 uuid.uuid4()),
+        NewEvent("alert.acknowledged", AlertAcknowledged(alert_id="a", note="called again"), at(3), "officer:2",
+                 uuid.uuid4()),
+    ]  # fmt: skip
+    append_and_project(engine, "l1", events, at(4))
+    with engine.begin() as conn:  # as a 0010 database was: the events recorded, no acknowledgement rows
+        conn.execute(text("DROP TABLE alert_acknowledgements"))
+    command.stamp(migrate.alembic_config(engine), "0010")
+    migrate.upgrade(engine)
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(
+                alert_acknowledgements.c.alert_id, alert_acknowledgements.c.actor, alert_acknowledgements.c.note
+            ).order_by(alert_acknowledgements.c.seq)
+        ).all()
+    assert [tuple(r) for r in rows] == [("a", "officer:1", "family called"), ("a", "officer:2", "called again")]
     assert migrate.current_revision(engine) == migrate.head_revision(engine)
     engine.dispose()

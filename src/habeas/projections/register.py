@@ -24,6 +24,7 @@ from habeas.ledger.log import read_events_by_id
 from habeas.ledger.timefmt import parse_instant
 from habeas.store.bulk import among, insert_dicts, update_rows
 from habeas.store.register_tables import (
+    alert_acknowledgements,
     alert_refs,
     alerts,
     cells,
@@ -444,6 +445,17 @@ def _alert_resolved(conn: Connection, ledger: str, items: list[Item]) -> None:
     )
 
 
+def _alert_acknowledged(conn: Connection, ledger: str, items: list[Item]) -> None:
+    conn.execute(
+        insert(alert_acknowledgements),
+        [
+            {"ledger_id": ledger, "alert_id": p["alert_id"], "seq": e.seq, "actor": e.actor,
+             "acknowledged_at": e.occurred_at, "note": p["note"]}
+            for e, p in items
+        ],
+    )  # fmt: skip
+
+
 # --- corrections -----------------------------------------------------------------------------
 
 CORRECTABLE_PERSON_FIELDS = ("given_names", "family_names", "birth_date", "sex", "gender_identity")
@@ -563,6 +575,7 @@ HANDLERS: dict[str, Handler] = {
     "medical.examined": _touch,
     "count.recorded": _roll_call,
     "alert.raised": _alert_raised,
+    "alert.acknowledged": _alert_acknowledged,
     "alert.resolved": _alert_resolved,
     "event.corrected": _corrected,
     **{t: _transition for t, (_, to) in TRANSITIONS.items() if to is not None},

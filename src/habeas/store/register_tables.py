@@ -199,5 +199,16 @@ alert_refs = Table(
     Column("alert_id", String(64), primary_key=True),
 )  # fmt: skip
 
+# Each acknowledgement of an alert (who, when, what they are doing about it), so an alert's page reads its own
+# rows instead of every acknowledgement in the ledger (0011).
+alert_acknowledgements = Table(
+    "alert_acknowledgements", metadata, ledger_key(),
+    Column("alert_id", String(64), primary_key=True),
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),  # the acknowledgement's event
+    Column("actor", String(200), nullable=False),
+    Column("acknowledged_at", UtcInstant, nullable=False),
+    Column("note", Text, nullable=False),
+)  # fmt: skip
+
 PROJECTION_TABLES = (facilities, units, cells, people, person_documents, person_keys, episodes, stays, person_events,
-                     population, roll_calls, alerts, alert_refs)  # fmt: skip
+                     population, roll_calls, alerts, alert_refs, alert_acknowledgements)  # fmt: skip

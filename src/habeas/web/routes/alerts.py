@@ -19,12 +19,11 @@ from sqlalchemy import Connection, Select, case, func, select
 from habeas.api.security import app_state
 from habeas.domain.access import Permission, Principal, allowed
 from habeas.errors import HabeasError
-from habeas.ledger.log import read_events
 from habeas.safeguards.catalogue import BY_ID, RULES, SEVERITY_ORDER
 from habeas.services.legal import LegalService
 from habeas.services.scopes import visible_alerts
 from habeas.store.law_tables import orders
-from habeas.store.register_tables import alerts, people
+from habeas.store.register_tables import alert_acknowledgements, alerts, people
 from habeas.web.access_log import log_page_reads
 from habeas.web.form_input import refusal_fields
 from habeas.web.i18n import N_
@@ -118,12 +117,13 @@ def alerts_page(
 
 
 def _acknowledgements(conn: Connection, ledger: str, alert_id: str) -> list[dict[str, Any]]:
-    """Acknowledgements live in the ledger only (no read model): the type index finds them."""
-    return [
-        {"note": e.payload["note"], "actor": e.actor, "at": e.occurred_at}
-        for e in read_events(conn, ledger, types=["alert.acknowledged"])
-        if e.payload.get("alert_id") == alert_id
-    ]
+    """The alert's acknowledgements, oldest first (their own projection: 0011)."""
+    rows = conn.execute(
+        select(alert_acknowledgements.c.note, alert_acknowledgements.c.actor, alert_acknowledgements.c.acknowledged_at)
+        .where(alert_acknowledgements.c.ledger_id == ledger, alert_acknowledgements.c.alert_id == alert_id)
+        .order_by(alert_acknowledgements.c.seq)
+    )
+    return [{"note": note, "actor": actor, "at": at} for note, actor, at in rows]
 
 
 def _alert_page(
