@@ -195,3 +195,11 @@ def test_verify_on_a_copy_that_cannot_record_still_reports(home: Path) -> None:
     code, out = run("verify")
     assert code == 0 and "intact: 1 events" in out
     assert "not recorded for oversight" in " ".join(out.split())
+
+
+def test_verify_no_record_leaves_a_backup_copy_as_it_was(home: Path) -> None:
+    run("init")
+    code, out = run("verify", "--no-record")
+    assert code == 0 and "intact: 1 events" in out
+    with make_engine(f"sqlite:///{home / 'data' / 'habeas.db'}").connect() as conn:
+        assert recent_checks(conn, "main") == []

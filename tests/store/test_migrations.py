@@ -7,6 +7,7 @@ TRUNCATE on PostgreSQL) on the event table, checked after every migration.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,7 +23,7 @@ from habeas.store import migrate
 from habeas.store.engine import make_engine
 from habeas.store.register_tables import alert_acknowledgements, alert_refs, alerts
 from habeas.store.tables import metadata
-from tests.conftest import at
+from tests.conftest import at, scratch_postgres_database
 from tests.ledger.support import new_ledger, note
 
 
@@ -169,9 +170,19 @@ def test_0009_fills_alert_refs_from_the_alerts_already_recorded(tmp_path: Path) 
     engine.dispose()
 
 
-def test_0011_fills_alert_acknowledgements_from_the_ledger(tmp_path: Path) -> None:
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def fresh_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database of its own on each backend (a migration test rewinds its schema)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'old.db'}"
+        return
+    with scratch_postgres_database("habeas_migration") as url:
+        yield url
+
+
+def test_0011_fills_alert_acknowledgements_from_the_ledger(fresh_url: str) -> None:
     """A register migrated from 0010 gets its acknowledgements as rows, read back from the ledger's events."""
-    engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    engine = make_engine(fresh_url)
     migrate.upgrade(engine)
     new_ledger(engine, "l1", at())
     raised = [AlertRaised(alert_id=a, rule="R7", severity="high", subject="person-1", message="m") for a in "ab"]
@@ -195,4 +206,15 @@ def test_0011_fills_alert_acknowledgements_from_the_ledger(tmp_path: Path) -> No
         ).all()
     assert [tuple(r) for r in rows] == [("a", "officer:1", "family called"), ("a", "officer:2", "called again")]
     assert migrate.current_revision(engine) == migrate.head_revision(engine)
+    engine.dispose()
+
+
+def test_the_ledger_checks_cannot_be_migrated_away(fresh_url: str) -> None:
+    """0010's records are append-only: a downgrade past it is refused and changes nothing."""
+    engine = make_engine(fresh_url)
+    migrate.upgrade(engine)
+    with pytest.raises(RuntimeError, match="cannot be reversed"):
+        migrate.downgrade(engine, "0009")
+    assert migrate.current_revision(engine) == migrate.head_revision(engine)
+    assert {"ledger_checks", "alert_acknowledgements"} <= set(inspect(engine).get_table_names())
     engine.dispose()

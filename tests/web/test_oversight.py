@@ -7,6 +7,7 @@ import json
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 
 from habeas.domain.access import Role
 from habeas.ledger import verify
@@ -30,9 +31,9 @@ def test_verification_runs_on_request_only_and_its_result_is_recorded(
 
     def counted(*args: object, **kwargs: object) -> verify.VerifyReport:
         runs.append(1)
-        return verify.verify_ledger(*args, **kwargs)  # type: ignore[arg-type]
+        return verify.verify_in_snapshot(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(oversight, "verify_ledger", counted)
+    monkeypatch.setattr(oversight, "verify_in_snapshot", counted)
     inspector = client(fresh, Role.OVERSIGHT, "en")
     page = inspector.get("/oversight")
     assert page.status_code == 200 and "Never checked." in page.text
@@ -61,6 +62,24 @@ def test_the_page_shows_checks_recorded_anywhere_failures_included(fresh: Scenar
     page = main_of(client(fresh, Role.OVERSIGHT, "en").get("/oversight").text)
     assert "FAILED" in page and "cli:auditor" in page and "at event 7" in page and "hash does not match" in page
     assert "Earlier checks" in page and "inspector-a" in page and "Never checked." not in page
+    for _ in range(oversight.CHECKS_SHOWN):  # passing checks run after it do not push the failure off the page
+        record_check(fresh.site.engine, verify.VerifyReport(fresh.site.ledger_id, size=3), fresh.site.clock.now,
+                     "director-x", "api")  # fmt: skip
+    page = main_of(client(fresh, Role.OVERSIGHT, "en").get("/oversight").text)
+    assert "Last failed check" in page and "cli:auditor" in page and "hash does not match" in page
+
+
+def test_a_check_that_cannot_be_recorded_is_still_shown(fresh: Scenario, monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*args: object, **kwargs: object) -> int:
+        raise OperationalError("INSERT", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(oversight, "record_check", refuse)
+    inspector = client(fresh, Role.OVERSIGHT, "en")
+    checked = inspector.post("/oversight/verify", data={"csrf": csrf_of(inspector.get("/oversight").text)})
+    assert checked.status_code == 200 and "intact" in checked.text
+    assert "this check could not be recorded: database is locked" in checked.text
+    with fresh.site.engine.connect() as conn:
+        assert recent_checks(conn, fresh.site.ledger_id) == []
 
 
 def test_checkpoints_and_proofs_download_and_check_offline(fresh: Scenario) -> None:

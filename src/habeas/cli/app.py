@@ -41,7 +41,7 @@ from habeas.ledger.heads import (
 from habeas.ledger.log import create_ledger, read_events, read_head
 from habeas.ledger.merkle import ProofError
 from habeas.ledger.timefmt import format_instant
-from habeas.ledger.verify import default_workers, verify_ledger
+from habeas.ledger.verify import default_workers, verify_in_snapshot
 from habeas.services.ledger_checks import record_check
 from habeas.store import migrate
 from habeas.store.engine import write_transaction
@@ -168,6 +168,9 @@ def verify(
     workers: Annotated[
         int, typer.Option(help="Processes for ledgers over 65,536 events (0: one per core). Helps on an idle machine.")
     ] = 1,
+    record: Annotated[
+        bool, typer.Option(help="Record the result for oversight (--no-record: when checking a backup copy).")
+    ] = True,
 ) -> None:
     """Re-hash the whole chain, rebuild the Merkle tree and check every checkpoint.
 
@@ -178,10 +181,10 @@ def verify(
     except CheckpointError as error:
         fail(f"--verifier-key: {error}", 2)
     external = [path.read_text() for path in checkpoint or []]
-    with s.engine.connect() as conn:
-        report = verify_ledger(conn, s.ledger, verifier, external, workers=workers or default_workers())
+    report = verify_in_snapshot(s.engine, s.ledger, verifier, external, workers=workers or default_workers())
     try:
-        record_check(s.engine, report, now(), s.who, "cli")
+        if record:
+            record_check(s.engine, report, now(), s.who, "cli")
     except DBAPIError as error:  # a read-only copy, or one from before migration 0010: the check still counts
         errors.print(f"[yellow]note:[/] this check was not recorded for oversight: {error.orig}")
     for note in report.notes:

@@ -317,3 +317,23 @@ def verify_ledger(
     if head.frontier != frontier:
         return report.fail(size, "the ledger head's Merkle frontier does not match the events")
     return report
+
+
+def verify_in_snapshot(
+    engine: Engine,
+    ledger_id: str,
+    verifier: Verifier | None = None,
+    external_checkpoints: Sequence[str] = (),
+    workers: int = 1,
+) -> VerifyReport:
+    """:func:`verify_ledger` on a connection of its own that sees one snapshot of the ledger.
+
+    Under PostgreSQL's default isolation each statement sees what was committed before it, so an event
+    appended between the head's read and the scan would be counted as stored beyond the head — a rewrite,
+    wrongly — on a register in use.  REPEATABLE READ fixes one snapshot for the whole check; SQLite's read
+    transaction is a snapshot already.  The parallel scan (``workers`` > 1) reads on processes of its own,
+    outside this snapshot: use it on a copy or a quiet register.
+    """
+    options = {"isolation_level": "REPEATABLE READ"} if engine.dialect.name == "postgresql" else {}
+    with engine.connect().execution_options(**options) as conn:
+        return verify_ledger(conn, ledger_id, verifier, external_checkpoints, workers)

@@ -2,7 +2,8 @@
 
 A check is recorded whoever runs it — the oversight page, the API, ``habeas verify`` — so the
 answer to "when was this ledger last verified, and what was found" is the same on every server
-worker and survives a restart.
+worker and survives a restart.  Checks are listed in the order they were recorded (``check_id``),
+not by their clocks: the CLI stamps the machine's clock, a server its own.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ Via = Literal["web", "api", "cli"]
 
 @dataclass(frozen=True)
 class RecordedCheck:
+    check_id: int | None  # None: a check that could not be recorded (shown once, to whoever ran it)
     checked_at: datetime
     checked_by: str
     via: str
@@ -36,34 +38,46 @@ class RecordedCheck:
     notes: list[str]
 
 
-def record_check(engine: Engine, report: VerifyReport, checked_at: datetime, checked_by: str, via: Via) -> None:
-    """Keep ``report`` (append-only), in a transaction of its own."""
+def _values(report: VerifyReport, checked_at: datetime, checked_by: str, via: Via) -> dict[str, Any]:
+    return {
+        "ledger_id": report.ledger_id, "checked_at": checked_at, "checked_by": checked_by[:120], "via": via,
+        "size": report.size, "root": base64.b64encode(report.root).decode(),
+        "checkpoints_checked": report.checkpoints_checked, "ok": report.ok, "bad_seq": report.bad_seq,
+        "problem": report.problem, "notes": orjson.dumps(report.notes).decode(),
+    }  # fmt: skip
+
+
+def record_check(engine: Engine, report: VerifyReport, checked_at: datetime, checked_by: str, via: Via) -> int:
+    """Keep ``report`` (append-only), in a transaction of its own; returns its ``check_id``."""
     with write_transaction(engine) as conn:
-        conn.execute(
-            insert(ledger_checks),
-            {
-                "ledger_id": report.ledger_id, "checked_at": checked_at, "checked_by": checked_by[:120],
-                "via": via, "size": report.size, "root": base64.b64encode(report.root).decode(),
-                "checkpoints_checked": report.checkpoints_checked, "ok": report.ok, "bad_seq": report.bad_seq,
-                "problem": report.problem, "notes": orjson.dumps(report.notes).decode(),
-            },
-        )  # fmt: skip
+        inserted = conn.execute(
+            insert(ledger_checks).returning(ledger_checks.c.check_id), _values(report, checked_at, checked_by, via)
+        )
+        return int(inserted.scalar_one())
 
 
-def recent_checks(conn: Connection, ledger_id: str, limit: int = 10) -> list[RecordedCheck]:
-    """The ledger's latest checks, newest first."""
-    rows = conn.execute(
-        select(ledger_checks)
-        .where(ledger_checks.c.ledger_id == ledger_id)
-        .order_by(ledger_checks.c.checked_at.desc(), ledger_checks.c.check_id.desc())
-        .limit(limit)
-    ).all()
+def as_recorded(report: VerifyReport, checked_at: datetime, checked_by: str, via: Via) -> RecordedCheck:
+    """The check as it would read once recorded (for one that could not be)."""
+    values = _values(report, checked_at, checked_by, via)
+    return _recorded({**values, "check_id": None})
+
+
+def recent_checks(
+    conn: Connection, ledger_id: str, limit: int = 10, *, ok: bool | None = None, before: int | None = None
+) -> list[RecordedCheck]:
+    """The ledger's checks, latest recorded first; only those with this ``ok``; recorded before ``before``."""
+    query = select(ledger_checks).where(ledger_checks.c.ledger_id == ledger_id)
+    if ok is not None:
+        query = query.where(ledger_checks.c.ok == ok)
+    if before is not None:
+        query = query.where(ledger_checks.c.check_id < before)
+    rows = conn.execute(query.order_by(ledger_checks.c.check_id.desc()).limit(limit)).mappings().all()
     return [_recorded(r) for r in rows]
 
 
 def _recorded(r: Any) -> RecordedCheck:
     return RecordedCheck(
-        checked_at=r.checked_at, checked_by=r.checked_by, via=r.via, size=r.size, root=r.root,
-        checkpoints_checked=r.checkpoints_checked, ok=r.ok, bad_seq=r.bad_seq, problem=r.problem,
-        notes=orjson.loads(r.notes),
+        check_id=r["check_id"], checked_at=r["checked_at"], checked_by=r["checked_by"], via=r["via"],
+        size=r["size"], root=r["root"], checkpoints_checked=r["checkpoints_checked"], ok=bool(r["ok"]),
+        bad_seq=r["bad_seq"], problem=r["problem"], notes=orjson.loads(r["notes"]),
     )  # fmt: skip

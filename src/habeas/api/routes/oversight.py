@@ -14,6 +14,7 @@ import orjson
 from fastapi import APIRouter, Query, Request
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
 
 from habeas.api.body import body_doc, json_body
 from habeas.api.problems import responses
@@ -22,7 +23,7 @@ from habeas.domain.access import Permission, Principal
 from habeas.ledger.heads import list_checkpoints
 from habeas.ledger.log import read_events, read_head
 from habeas.ledger.proofs import consistency_proof, inclusion_proof
-from habeas.ledger.verify import verify_ledger
+from habeas.ledger.verify import verify_in_snapshot
 from habeas.services.ledger_checks import recent_checks, record_check
 from habeas.services.legal import LegalService
 from habeas.services.scopes import visible_alerts
@@ -174,13 +175,17 @@ class VerifyOut(BaseModel):
 
 @router.get("/ledger/verify", response_model=VerifyOut, responses=responses(401, 403))
 def ledger_verify(request: Request, who: Principal = guard(P.LEDGER_READ)) -> VerifyOut:
-    """Recheck the whole chain, Merkle tree and stored checkpoints now (reads every event).
+    """Recheck the whole chain, Merkle tree and stored checkpoints now (reads every event, in one snapshot).
 
-    The result is recorded with who ran it (``GET /ledger/checks``), whether it passed or not."""
+    The result is recorded with who ran it (``GET /ledger/checks``), whether it passed or not; if it cannot
+    be recorded (the database busy or read-only), it is still answered, with a note saying so."""
     state = app_state(request)
-    with request_connection(request) as conn:
-        report = verify_ledger(conn, state.config.ledger_id)
-    record_check(command_engine(request), report, state.config.clock(), who.username, "api")
+    engine = command_engine(request)  # the check reads on a connection of its own: the request's goes back first
+    report = verify_in_snapshot(engine, state.config.ledger_id)
+    try:
+        record_check(engine, report, state.config.clock(), who.username, "api")
+    except DBAPIError as error:
+        report.notes.append(f"this check could not be recorded: {error.orig}")
     return VerifyOut(
         ok=report.ok, size=report.size, root=_b64(report.root), checkpoints_checked=report.checkpoints_checked,
         bad_seq=report.bad_seq, problem=report.problem, notes=report.notes,
@@ -188,6 +193,7 @@ def ledger_verify(request: Request, who: Principal = guard(P.LEDGER_READ)) -> Ve
 
 
 class CheckOut(VerifyOut):
+    check_id: int = Field(description="the order checks were recorded in; pass it as `before` for older ones")
     checked_at: datetime
     checked_by: str = Field(description="the account that ran it, or the actor of habeas verify")
     via: Literal["web", "api", "cli"]
@@ -195,16 +201,24 @@ class CheckOut(VerifyOut):
 
 @router.get("/ledger/checks", response_model=list[CheckOut], responses=responses(401, 403, 422))
 def ledger_checks(
-    request: Request, limit: Annotated[int, Query(ge=1, le=100)] = 20, who: Principal = guard(P.LEDGER_READ)
+    request: Request,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    ok: Annotated[
+        bool | None, Query(description="false: only the checks that failed; true: only those that passed")
+    ] = None,
+    before: Annotated[int | None, Query(ge=1, description="only checks recorded before this check_id")] = None,
+    who: Principal = guard(P.LEDGER_READ),
 ) -> list[CheckOut]:
-    """The ledger's recorded verifications, newest first: from the oversight pages, the API and the CLI."""
+    """The ledger's recorded verifications, latest first (from the oversight pages, the API and the CLI).
+
+    Page back with ``before``; ``ok=false`` lists the failures alone, so none is lost among later checks."""
     state = app_state(request)
     with request_connection(request) as conn:
-        checks = recent_checks(conn, state.config.ledger_id, limit)
+        checks = recent_checks(conn, state.config.ledger_id, limit, ok=ok, before=before)
     return [
         CheckOut(
-            ok=c.ok, size=c.size, root=c.root, checkpoints_checked=c.checkpoints_checked, bad_seq=c.bad_seq,
-            problem=c.problem, notes=c.notes, checked_at=c.checked_at, checked_by=c.checked_by,
+            check_id=c.check_id or 0, ok=c.ok, size=c.size, root=c.root, checkpoints_checked=c.checkpoints_checked,
+            bad_seq=c.bad_seq, problem=c.problem, notes=c.notes, checked_at=c.checked_at, checked_by=c.checked_by,
             via=c.via,
         )
         for c in checks

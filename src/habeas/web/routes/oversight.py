@@ -2,9 +2,11 @@
 
 Oversight reads everything (MR 83–85) and changes no operational record; it records its own
 inspections.  Verifying the ledger reads every event, so a page load never does it: an
-inspector asks for it (a POST), and the result is kept (with when, and the size it covered)
-until the next request, one run at a time.  Proofs are the API's (RFC 9162, ``ledger.proofs``),
-downloaded as the JSON files ``habeas verify-proof`` checks offline.
+inspector asks for it (a POST; one run at a time per server process), and the result is
+recorded (``services.ledger_checks``) with when, by whom and the size it covered, so every
+worker shows it; the last failure stays on the page however many checks follow.  Proofs are
+the API's (RFC 9162, ``ledger.proofs``), downloaded as the JSON files ``habeas verify-proof``
+checks offline.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import orjson
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import Connection, select
+from sqlalchemy.exc import DBAPIError
 
 from habeas.api.security import app_state
 from habeas.domain.access import Permission, Principal, allowed
@@ -26,9 +29,9 @@ from habeas.errors import HabeasError
 from habeas.ledger.heads import StoredCheckpoint, checkpoint_at, list_checkpoints
 from habeas.ledger.log import read_head
 from habeas.ledger.proofs import consistency_proof, inclusion_proof
-from habeas.ledger.verify import verify_ledger
+from habeas.ledger.verify import verify_in_snapshot
 from habeas.services.inspections import InspectionService, inspections
-from habeas.services.ledger_checks import recent_checks, record_check
+from habeas.services.ledger_checks import RecordedCheck, as_recorded, recent_checks, record_check
 from habeas.store.account_tables import access_log
 from habeas.web.form_input import refusal_fields
 from habeas.web.i18n import N_
@@ -48,17 +51,24 @@ def _b64(data: bytes) -> str:
 
 
 def _oversight_page(request: Request, who: Principal, proof_errors: dict[str, str] | None = None,
-                    form: dict[str, str] | None = None, status: int = 200) -> Response:  # fmt: skip
+                    form: dict[str, str] | None = None, status: int = 200,
+                    unrecorded: RecordedCheck | None = None) -> Response:  # fmt: skip
     config = app_state(request).config
     with config.engine.connect() as conn:
         head = read_head(conn, config.ledger_id)
         stored = list_checkpoints(conn, config.ledger_id)
         checks = recent_checks(conn, config.ledger_id, CHECKS_SHOWN)
+        failures = recent_checks(conn, config.ledger_id, 1, ok=False)
+    if unrecorded is not None:
+        checks = [unrecorded, *checks]
+    # The last failure stays on the page however many passing checks were run after it.
+    last_failure = failures[0] if failures and failures[0] not in checks else None
     latest = stored[-1] if stored else None
     defaults = {"tree_size": str(latest.size if latest else head.size), "size2": str(head.size),
                 "size1": str(stored[0].size if stored else 1), "seq": "1"}  # fmt: skip
     context = {
         "head": head, "root": _b64(head.root), "check": checks[0] if checks else None, "earlier_checks": checks[1:],
+        "last_failure": last_failure,
         "checkpoints": stored[::-1],
         "latest": latest, "b64": _b64, "errors": proof_errors or {}, "form": {**defaults, **(form or {})},
         "may_read_access_log": allowed(who.role, P.ACCESS_LOG_READ),
@@ -80,9 +90,13 @@ def verify(request: Request, who: Annotated[Principal, page_guard(P.LEDGER_READ)
     server worker shows it, and the answer is the page showing it."""
     config = app_state(request).config
     with _verifying:
-        with config.engine.connect() as conn:
-            report = verify_ledger(conn, config.ledger_id)
-        record_check(config.engine, report, config.clock(), who.username, "web")
+        report = verify_in_snapshot(config.engine, config.ledger_id)
+    checked_at = config.clock()
+    try:
+        record_check(config.engine, report, checked_at, who.username, "web")
+    except DBAPIError as error:  # the database busy or read-only: the result is shown, and says it was not kept
+        report.notes.append(f"this check could not be recorded: {error.orig}")
+        return _oversight_page(request, who, unrecorded=as_recorded(report, checked_at, who.username, "web"))
     return _oversight_page(request, who)
 
 

@@ -29,6 +29,5 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    bind = op.get_bind()
-    for table in reversed(CHECK_TABLES):
-        table.drop(bind)
+    # Its records are append-only, like the ledger's: dropping them is not something a migration does quietly.
+    raise RuntimeError("habeas: the ledger checks migration cannot be reversed; restore from a backup")

@@ -25,6 +25,8 @@ down_revision = "0010"
 branch_labels = None
 depends_on = None
 
+BATCH = 10_000
+
 
 def upgrade() -> None:
     bind = op.get_bind()
@@ -32,13 +34,15 @@ def upgrade() -> None:
         return  # a fresh database: 0002 made it, and there was nothing to copy
     alert_acknowledgements.create(bind)
     for ledger_id in list(bind.execute(sa.select(ledgers.c.ledger_id)).scalars()):
-        rows = [
-            {"ledger_id": ledger_id, "alert_id": e.payload["alert_id"], "seq": e.seq, "actor": e.actor,
-             "acknowledged_at": e.occurred_at, "note": e.payload["note"]}
-            for e in read_events(bind, ledger_id, types=["alert.acknowledged"])
-        ]  # fmt: skip
-        if rows:
-            bind.execute(sa.insert(alert_acknowledgements), rows)
+        after = 0
+        # A batch read whole, then written: one connection does not stream and write at once.
+        while batch := list(read_events(bind, ledger_id, after_seq=after, types=["alert.acknowledged"], limit=BATCH)):
+            bind.execute(sa.insert(alert_acknowledgements), [
+                {"ledger_id": ledger_id, "alert_id": e.payload["alert_id"], "seq": e.seq, "actor": e.actor,
+                 "acknowledged_at": e.occurred_at, "note": e.payload["note"]}
+                for e in batch
+            ])  # fmt: skip
+            after = batch[-1].seq
 
 
 def downgrade() -> None:
