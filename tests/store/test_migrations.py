@@ -18,6 +18,8 @@ from sqlalchemy.exc import DBAPIError
 from habeas.domain.alerts import AlertRaised
 from habeas.domain.law import AlertAcknowledged
 from habeas.ledger.envelope import NewEvent
+from habeas.ledger.verify import VerifyReport
+from habeas.services.ledger_checks import record_check
 from habeas.services.unit_of_work import append_and_project
 from habeas.store import migrate
 from habeas.store.engine import make_engine
@@ -210,9 +212,10 @@ def test_0011_fills_alert_acknowledgements_from_the_ledger(fresh_url: str) -> No
 
 
 def test_the_ledger_checks_cannot_be_migrated_away(fresh_url: str) -> None:
-    """0010's records are append-only: a downgrade past it is refused and changes nothing."""
+    """0010's records are append-only: once a check is recorded, a downgrade past it is refused, changing nothing."""
     engine = make_engine(fresh_url)
     migrate.upgrade(engine)
+    record_check(engine, VerifyReport("l1"), at(), "inspector-1", "cli")
     with pytest.raises(RuntimeError, match="cannot be reversed"):
         migrate.downgrade(engine, "0009")
     assert migrate.current_revision(engine) == migrate.head_revision(engine)
