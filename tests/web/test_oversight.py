@@ -67,6 +67,9 @@ def test_the_page_shows_checks_recorded_anywhere_failures_included(fresh: Scenar
                      "director-x", "api")  # fmt: skip
     page = main_of(client(fresh, Role.OVERSIGHT, "en").get("/oversight").text)
     assert "Last failed check" in page and "cli:auditor" in page and "hash does not match" in page
+    assert "the API" in page  # where each was run from, in words
+    spanish = main_of(client(fresh, Role.OVERSIGHT).get("/oversight").text)
+    assert "Última verificación fallida" in spanish and "la API" in spanish
 
 
 def test_a_check_that_cannot_be_recorded_is_still_shown(fresh: Scenario, monkeypatch: pytest.MonkeyPatch) -> None:

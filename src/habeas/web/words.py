@@ -28,5 +28,9 @@ ORDER_KINDS = {  # domain.law.OrderKind
     "facilitate_return": N_("facilitate return"), "return": N_("return"),
 }  # fmt: skip
 
+CHECK_SOURCES = {  # services.ledger_checks.Via: where a ledger verification was run from
+    "web": N_("the oversight page"), "api": N_("the API"), "cli": N_("the command line"),
+}  # fmt: skip
+
 GLOBALS = {"role_names": ROLE_NAMES, "status_names": STATUS_NAMES, "severity_names": SEVERITY_NAMES,
-           "order_kinds": ORDER_KINDS}  # fmt: skip
+           "order_kinds": ORDER_KINDS, "check_sources": CHECK_SOURCES}  # fmt: skip
