@@ -15,6 +15,7 @@ from habeas.ledger.checkpoint import Signer, Verifier
 from habeas.ledger.heads import sign_checkpoint
 from habeas.ledger.log import read_events
 from habeas.ledger.proofs import check_consistency, check_inclusion
+from habeas.services import ledger_checks
 from habeas.services.ledger_checks import recent_checks, record_check
 from habeas.store.register_tables import alerts
 from habeas.web.routes import oversight
@@ -76,7 +77,7 @@ def test_a_check_that_cannot_be_recorded_is_still_shown(fresh: Scenario, monkeyp
     def refuse(*args: object, **kwargs: object) -> int:
         raise OperationalError("INSERT", {}, Exception("database is locked"))
 
-    monkeypatch.setattr(oversight, "record_check", refuse)
+    monkeypatch.setattr(ledger_checks, "record_check", refuse)
     inspector = client(fresh, Role.OVERSIGHT, "en")
     checked = inspector.post("/oversight/verify", data={"csrf": csrf_of(inspector.get("/oversight").text)})
     assert checked.status_code == 200 and "intact" in checked.text

@@ -11,7 +11,6 @@ from uuid import uuid4
 
 import typer
 from rich.table import Table
-from sqlalchemy.exc import DBAPIError
 
 from habeas import __version__
 from habeas.cli.accounts import account_commands
@@ -42,7 +41,7 @@ from habeas.ledger.log import create_ledger, read_events, read_head
 from habeas.ledger.merkle import ProofError
 from habeas.ledger.timefmt import format_instant
 from habeas.ledger.verify import default_workers, verify_in_snapshot
-from habeas.services.ledger_checks import record_check
+from habeas.services.ledger_checks import record_or_note
 from habeas.store import migrate
 from habeas.store.engine import write_transaction
 from habeas.store.tables import events
@@ -182,11 +181,8 @@ def verify(
         fail(f"--verifier-key: {error}", 2)
     external = [path.read_text() for path in checkpoint or []]
     report = verify_in_snapshot(s.engine, s.ledger, verifier, external, workers=workers or default_workers())
-    try:
-        if record:
-            record_check(s.engine, report, now(), s.who, "cli")
-    except DBAPIError as error:  # a read-only copy, or one from before migration 0010: the check still counts
-        errors.print(f"[yellow]note:[/] this check was not recorded for oversight: {error.orig}")
+    if record:
+        record_or_note(s.engine, report, now(), s.who, "cli")  # a copy that cannot take it: a note, same verdict
     for note in report.notes:
         errors.print(f"[yellow]note:[/] {note}")
     if not report.ok:

@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 import orjson
 from sqlalchemy import Connection, Engine, insert, select
+from sqlalchemy.exc import DBAPIError
 
 from habeas.ledger.verify import VerifyReport
 from habeas.store.check_tables import ledger_checks
@@ -28,7 +29,7 @@ class RecordedCheck:
     check_id: int | None  # None: a check that could not be recorded (shown once, to whoever ran it)
     checked_at: datetime
     checked_by: str
-    via: str
+    via: Via
     size: int
     root: str  # base64
     checkpoints_checked: int
@@ -54,6 +55,17 @@ def record_check(engine: Engine, report: VerifyReport, checked_at: datetime, che
             insert(ledger_checks).returning(ledger_checks.c.check_id), _values(report, checked_at, checked_by, via)
         )
         return int(inserted.scalar_one())
+
+
+def record_or_note(engine: Engine, report: VerifyReport, checked_at: datetime, checked_by: str, via: Via) -> int | None:
+    """:func:`record_check`, or — the database busy, read-only, or from before migration 0010 — a note on
+    ``report`` saying it was not kept (the verdict stands: whoever ran the check still sees it); None then."""
+    try:
+        return record_check(engine, report, checked_at, checked_by, via)
+    except DBAPIError as error:
+        report.notes.append(f"this check could not be recorded: {error.orig}; it is shown here but not recorded "
+                            "for oversight")  # fmt: skip
+        return None
 
 
 def as_recorded(report: VerifyReport, checked_at: datetime, checked_by: str, via: Via) -> RecordedCheck:

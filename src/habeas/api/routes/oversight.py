@@ -14,7 +14,6 @@ import orjson
 from fastapi import APIRouter, Query, Request
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from sqlalchemy import select
-from sqlalchemy.exc import DBAPIError
 
 from habeas.api.body import body_doc, json_body
 from habeas.api.problems import responses
@@ -24,7 +23,7 @@ from habeas.ledger.heads import list_checkpoints
 from habeas.ledger.log import read_events, read_head
 from habeas.ledger.proofs import consistency_proof, inclusion_proof
 from habeas.ledger.verify import verify_in_snapshot
-from habeas.services.ledger_checks import recent_checks, record_check
+from habeas.services.ledger_checks import Via, recent_checks, record_or_note
 from habeas.services.legal import LegalService
 from habeas.services.scopes import visible_alerts
 from habeas.store.account_tables import access_log
@@ -182,10 +181,7 @@ def ledger_verify(request: Request, who: Principal = guard(P.LEDGER_READ)) -> Ve
     state = app_state(request)
     engine = command_engine(request)  # the check reads on a connection of its own: the request's goes back first
     report = verify_in_snapshot(engine, state.config.ledger_id)
-    try:
-        record_check(engine, report, state.config.clock(), who.username, "api")
-    except DBAPIError as error:
-        report.notes.append(f"this check could not be recorded: {error.orig}")
+    record_or_note(engine, report, state.config.clock(), who.username, "api")
     return VerifyOut(
         ok=report.ok, size=report.size, root=_b64(report.root), checkpoints_checked=report.checkpoints_checked,
         bad_seq=report.bad_seq, problem=report.problem, notes=report.notes,
@@ -196,7 +192,7 @@ class CheckOut(VerifyOut):
     check_id: int = Field(description="the order checks were recorded in; pass it as `before` for older ones")
     checked_at: datetime
     checked_by: str = Field(description="the account that ran it, or the actor of habeas verify")
-    via: Literal["web", "api", "cli"]
+    via: Via
 
 
 @router.get("/ledger/checks", response_model=list[CheckOut], responses=responses(401, 403, 422))
@@ -215,14 +211,7 @@ def ledger_checks(
     state = app_state(request)
     with request_connection(request) as conn:
         checks = recent_checks(conn, state.config.ledger_id, limit, ok=ok, before=before)
-    return [
-        CheckOut(
-            check_id=c.check_id or 0, ok=c.ok, size=c.size, root=c.root, checkpoints_checked=c.checkpoints_checked,
-            bad_seq=c.bad_seq, problem=c.problem, notes=c.notes, checked_at=c.checked_at, checked_by=c.checked_by,
-            via=c.via,
-        )
-        for c in checks
-    ]  # fmt: skip
+    return [CheckOut.model_validate(c, from_attributes=True) for c in checks]
 
 
 class CheckpointOut(BaseModel):

@@ -21,7 +21,6 @@ import orjson
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import Connection, select
-from sqlalchemy.exc import DBAPIError
 
 from habeas.api.security import app_state
 from habeas.domain.access import Permission, Principal, allowed
@@ -31,7 +30,7 @@ from habeas.ledger.log import read_head
 from habeas.ledger.proofs import consistency_proof, inclusion_proof
 from habeas.ledger.verify import verify_in_snapshot
 from habeas.services.inspections import InspectionService, inspections
-from habeas.services.ledger_checks import RecordedCheck, as_recorded, recent_checks, record_check
+from habeas.services.ledger_checks import RecordedCheck, as_recorded, recent_checks, record_or_note
 from habeas.store.account_tables import access_log
 from habeas.web.form_input import refusal_fields
 from habeas.web.i18n import N_
@@ -92,10 +91,7 @@ def verify(request: Request, who: Annotated[Principal, page_guard(P.LEDGER_READ)
     with _verifying:
         report = verify_in_snapshot(config.engine, config.ledger_id)
     checked_at = config.clock()
-    try:
-        record_check(config.engine, report, checked_at, who.username, "web")
-    except DBAPIError as error:  # the database busy or read-only: the result is shown, and says it was not kept
-        report.notes.append(f"this check could not be recorded: {error.orig}")
+    if record_or_note(config.engine, report, checked_at, who.username, "web") is None:  # shown once, with its note
         return _oversight_page(request, who, unrecorded=as_recorded(report, checked_at, who.username, "web"))
     return _oversight_page(request, who)
 
