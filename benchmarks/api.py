@@ -100,6 +100,7 @@ console = Console(stderr=True)
 LUA = Path(__file__).with_name("api_load.lua")
 LEDGER = "bench-api"
 PER_FACILITY = 40_000
+PSYCOPG = postgresql.psycopg.dialect()  # what the bare-driver statements are compiled for
 MINIMAL_APP = textwrap.dedent(
     """
     from fastapi import FastAPI
@@ -181,17 +182,21 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _proc_stat(pid: int | str) -> tuple[int, float]:
+    """A process's parent and CPU seconds (user + system) so far, from Linux's /proc (OSError if gone)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[1]), (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _proc_stats() -> dict[int, tuple[int, float]]:
-    """Every process's parent and CPU seconds (user + system) so far, from Linux's /proc."""
-    tick = os.sysconf("SC_CLK_TCK")
+    """Every process's parent and CPU seconds so far."""
     stats = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                stats[int(entry.name)] = _proc_stat(entry.name)
             except OSError:  # gone meanwhile
                 continue
-            stats[int(entry.name)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / tick)
     return stats
 
 
@@ -356,12 +361,6 @@ def libpq_url(url: str) -> str:
     return url.replace("postgresql+psycopg://", "postgresql://", 1)
 
 
-def backend_cpu(pid: int) -> float:
-    """CPU seconds (user + system) process ``pid`` has used, from /proc."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def one_statement_lookup() -> str:
     """The lookup's database work as one statement (PostgreSQL; parameters token_hash, ledger, person_id).
 
@@ -370,7 +369,7 @@ def one_statement_lookup() -> str:
     run in autocommit, the log row commits with the read, before the answer.  ``logged_for`` is NULL when
     the token is not live (the caller answers 401 and shows nothing); no rows when the person is unknown.
     """
-    record = str(person_view_query("postgresql").compile(dialect=postgresql.psycopg.dialect()))
+    record = str(person_view_query("postgresql").compile(dialect=PSYCOPG))
     return f"""
         WITH who AS (
             SELECT a.account_id, a.username, a.role FROM api_tokens t JOIN accounts a ON a.account_id = t.account_id
@@ -398,12 +397,11 @@ def database_floor(url: str, ids: list[str], token: str, count: int) -> dict[str
     """
     import psycopg  # the driver habeas runs on; imported here: only this measurement uses it bare
 
-    engine = make_engine(url)
-    dialect = engine.dialect
-    token_sql = str(TOKEN_OWNER.compile(dialect=dialect))
-    record_sql = str(person_view_query("postgresql").compile(dialect=dialect))
+    token_sql = str(TOKEN_OWNER.compile(dialect=PSYCOPG))
+    record_sql = str(person_view_query("postgresql").compile(dialect=PSYCOPG))
     log_columns = ["at", "account_id", "username", "role", "ledger_id", "action", "reason", "person_id"]
-    log_sql = str(LOG_READ.compile(dialect=dialect, column_keys=log_columns))
+    log_sql = str(LOG_READ.compile(dialect=PSYCOPG, column_keys=log_columns))
+    engine = make_engine(url)
     with engine.connect() as conn:
         account = conn.execute(TOKEN_OWNER, {"token_hash": token_hash(token)}).one()
     engine.dispose()
@@ -440,10 +438,10 @@ def database_floor(url: str, ids: list[str], token: str, count: int) -> dict[str
                                     ("round_trip", round_trip, pid)):  # fmt: skip
             for _ in range(min(500, count)):  # warm: prepared statements, caches
                 work()
-            client, server = time.process_time(), backend_cpu(backend)
+            client, server = time.process_time(), _proc_stat(backend)[1]
             for _ in range(count):
                 work()
-            client, server = time.process_time() - client, backend_cpu(backend) - server
+            client, server = time.process_time() - client, _proc_stat(backend)[1] - server
             out[f"{name}_client_cpu_ms"] = round(1000 * client / count, 3)
             out[f"{name}_database_cpu_ms"] = round(1000 * server / count, 3)
             out[f"{name}_cpu_ms"] = round(1000 * (client + server) / count, 3)

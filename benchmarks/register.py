@@ -434,7 +434,7 @@ class IntakeFigure:
     projected_s: float = 0.0  # the same events appended and folded into the projections, nothing else
     rows: int = 0  # projection rows the intake left (the rows floor)
     rows_s: float = 0.0  # the events appended again, each group with its share of those rows (driver inserts)
-    schemas_s: float = 0.0  # every stored event's payload built again from its field values, nothing else
+    payloads_s: float = 0.0  # every stored event's payload built again from its field values, nothing else
     batch_ratios: list[float] = field(default_factory=list)
 
     @property
@@ -481,8 +481,8 @@ class IntakeFigure:
                 if self.people
                 else None,
                 # Part of that Python no service building these events through their schemas escapes.
-                "payloads_ms_per_person": round(1000 * self.schemas_s / self.people, 4) if self.people else None,
-                "ratio_bound_with_payloads": round(self.raw_s / (self.rows_s + self.schemas_s), 4)
+                "payloads_ms_per_person": round(1000 * self.payloads_s / self.people, 4) if self.people else None,
+                "ratio_bound_with_payloads": round(self.raw_s / (self.rows_s + self.payloads_s), 4)
                 if self.rows_s
                 else None,
             },
@@ -734,7 +734,7 @@ class Bench:
             stages, marks = self.intake_batch(svc, factory, batched_exams, count, night + done * step, step)
             groups = [self.stored_as_new(ledger_id, lo, hi) for lo, hi in pairwise(marks)]
             replayed.append(groups)
-            figure.schemas_s += sum(self.time_payloads(group) for group in groups)
+            figure.payloads_s += sum(self.time_payloads(group) for group in groups)
             gc.collect()
             self.settle()
             start = time.perf_counter()
